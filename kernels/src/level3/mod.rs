@@ -1,0 +1,1 @@
+//! Level-3 kernels and factorisations: gemm, syrk, Cholesky (potrf), trsm.

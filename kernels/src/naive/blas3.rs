@@ -1,0 +1,1 @@
+//! Level-3 and factorisation oracles (gemm, syrk, Cholesky, trsm).
