@@ -12,6 +12,7 @@
 
 pub mod data;
 pub mod error;
+pub mod lasso;
 
 pub use error::{Error, Result};
 pub use puma_kernels as kernels;

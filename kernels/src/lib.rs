@@ -7,6 +7,9 @@
 
 pub mod dispatch;
 pub mod naive;
+mod portable;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 mod level3;
 pub use level3::*;

@@ -1,0 +1,1 @@
+//! The portable variants: plain Rust that runs everywhere.

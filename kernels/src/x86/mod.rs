@@ -1,0 +1,3 @@
+//! x86-64 variants (AVX2+FMA through `core::arch`).
+
+pub(crate) mod avx2;

@@ -1,0 +1,1 @@
+//! Coordinate-descent Lasso with box constraints and a certified duality gap [eq9].
