@@ -10,9 +10,12 @@
 //! The library is built in layers; see the module table in README.md for what exists.
 #![forbid(unsafe_code)]
 
+pub mod autodiff;
 pub mod data;
 pub mod error;
+pub mod io;
 pub mod lasso;
+pub mod model;
 
 pub use error::{Error, Result};
 pub use puma_kernels as kernels;

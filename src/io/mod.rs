@@ -1,0 +1,1 @@
+//! Model files: reading and writing trained models (safetensors, DESIGN.md §4).

@@ -1,0 +1,1 @@
+//! Models: the MLP, its losses, its flat parameter layout and its training.
