@@ -1,0 +1,132 @@
+//! The AVX2+FMA micro-kernel: a 6 × 8 tile of C held in twelve ymm registers.
+//!
+//! One step p of the k loop broadcasts the six values of column p of the packed A panel and
+//! multiplies them into row p of the packed B panel (two 4-lane loads):
+//!
+//! ```text
+//!                 b[p, 0..4]   b[p, 4..8]        (ymm b0, b1)
+//!   a[0, p] ─►    c00          c01
+//!   a[1, p] ─►    c10          c11
+//!     ...           ...          ...             12 accumulators, 12 FMAs per step,
+//!   a[5, p] ─►    c50          c51               2 loads + 6 broadcasts
+//! ```
+//!
+//! Twelve independent FMA chains cover the FMA latency (4 cycles) times the two FMA ports
+//! of a Zen core, and the loads fit in the two load ports. Each accumulator is a chain of
+//! fused multiply-adds in increasing p, so every element of C sees the same operations
+//! whether its tile is full or clipped, on any number of threads.
+
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::*;
+
+use super::blocking::Kernel;
+
+/// The 6 × 8 AVX2+FMA kernel. Only [`super::run`] names it, after checking the CPU.
+pub(crate) struct Avx2;
+
+const MR: usize = 6;
+const NR: usize = 8;
+
+impl Kernel for Avx2 {
+    const MR: usize = MR;
+    const NR: usize = NR;
+
+    unsafe fn tile(
+        kc: usize,
+        alpha: f64,
+        a: &[f64],
+        b: &[f64],
+        beta: f64,
+        c: *mut f64,
+        rsc: usize,
+        csc: usize,
+        mr: usize,
+        nr: usize,
+    ) {
+        // SAFETY: the caller guarantees avx2+fma (trait contract) and the C elements.
+        unsafe { tile_6x8(kc, alpha, a, b, beta, c, rsc, csc, mr, nr) }
+    }
+}
+
+/// C[..mr, ..nr] ← α·(A panel)(B panel) + β·C, where C[i, j] is at `c + i·rsc + j·csc`.
+///
+/// # Safety
+/// The CPU must support avx2 and fma. `c + i·rsc + j·csc` must be valid for writes, and
+/// for reads when `beta != 0`, for `i < mr ≤ 6`, `j < nr ≤ 8`, with no other access during
+/// the call.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_6x8(
+    kc: usize,
+    alpha: f64,
+    a: &[f64],
+    b: &[f64],
+    beta: f64,
+    c: *mut f64,
+    rsc: usize,
+    csc: usize,
+    mr: usize,
+    nr: usize,
+) {
+    debug_assert!(a.len() >= kc * MR && b.len() >= kc * NR && mr <= MR && nr <= NR);
+    let mut c0 = [_mm256_setzero_pd(); MR];
+    let mut c1 = [_mm256_setzero_pd(); MR];
+    for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(kc) {
+        // SAFETY: `bp` holds NR = 8 values, so lanes 0..4 are in bounds.
+        let b0 = unsafe { _mm256_loadu_pd(bp.as_ptr()) };
+        // SAFETY: as above, lanes 4..8.
+        let b1 = unsafe { _mm256_loadu_pd(bp.as_ptr().add(4)) };
+        for r in 0..MR {
+            let ar = _mm256_set1_pd(ap[r]);
+            c0[r] = _mm256_fmadd_pd(ar, b0, c0[r]);
+            c1[r] = _mm256_fmadd_pd(ar, b1, c1[r]);
+        }
+    }
+
+    let va = _mm256_set1_pd(alpha);
+    if mr == MR && nr == NR && csc == 1 {
+        // Full tile with unit column stride: two vector updates per row.
+        let vb = _mm256_set1_pd(beta);
+        for r in 0..MR {
+            let row = c.wrapping_add(r * rsc);
+            if beta == 0.0 {
+                // SAFETY: row r < mr, lanes 0..8 < nr of a tile the caller vouched for.
+                unsafe { _mm256_storeu_pd(row, _mm256_mul_pd(va, c0[r])) };
+                // SAFETY: as above, lanes 4..8.
+                unsafe { _mm256_storeu_pd(row.add(4), _mm256_mul_pd(va, c1[r])) };
+            } else {
+                // SAFETY: row r < mr, lanes 0..8 < nr, readable since beta != 0.
+                let (old0, old1) = unsafe { (_mm256_loadu_pd(row), _mm256_loadu_pd(row.add(4))) };
+                let new0 = _mm256_fmadd_pd(va, c0[r], _mm256_mul_pd(vb, old0));
+                let new1 = _mm256_fmadd_pd(va, c1[r], _mm256_mul_pd(vb, old1));
+                // SAFETY: as for the loads.
+                unsafe { _mm256_storeu_pd(row, new0) };
+                // SAFETY: as for the loads.
+                unsafe { _mm256_storeu_pd(row.add(4), new1) };
+            }
+        }
+        return;
+    }
+
+    // Clipped tile or strided C: spill the accumulators, then update element by element
+    // with the same fused operations as above.
+    let mut acc = [[0.0f64; NR]; MR];
+    for r in 0..MR {
+        // SAFETY: `acc[r]` holds 8 values.
+        unsafe { _mm256_storeu_pd(acc[r].as_mut_ptr(), c0[r]) };
+        // SAFETY: `acc[r]` holds 8 values, lanes 4..8.
+        unsafe { _mm256_storeu_pd(acc[r].as_mut_ptr().add(4), c1[r]) };
+    }
+    for (i, row) in acc.iter().enumerate().take(mr) {
+        for (j, &ab) in row.iter().enumerate().take(nr) {
+            let cij = c.wrapping_add(i * rsc + j * csc);
+            if beta == 0.0 {
+                // SAFETY: i < mr, j < nr: an element of the tile the caller vouched for.
+                unsafe { *cij = alpha * ab };
+            } else {
+                // SAFETY: as above, readable since beta != 0.
+                unsafe { *cij = alpha.mul_add(ab, beta * *cij) };
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The blocked loop nest around a micro-kernel (the five loops of BLIS / Goto–van de Geijn).
+//!
+//! ```text
+//! for jc in 0..n step NC            B block kc × NC lives in L3
+//!   for pc in 0..k step KC          pack B[pc.., jc..] (kc × nc)       → bpack
+//!     for ic in 0..m step MC        pack A[ic.., pc..] (mc × kc)       → apack, lives in L2
+//!       for jr in 0..nc step NR     B micro-panel kc × NR lives in L1
+//!         for ir in 0..mc step MR   one MR × NR tile: C ← α·A_ir B_jr + β'·C
+//! ```
+//!
+//! β' is β for the first k block and 1 afterwards, so β = 0 never reads C. The k blocks are
+//! visited in increasing order and every tile is computed by the same kernel whatever the
+//! other loops do, so each element of C is the same sequence of operations for any
+//! blocking of m and n, which is what makes a split over threads reproducible.
+//! Cost: 2mnk flops, plus one copy of A per NC block of columns and one of B per call.
+
+/// A register-blocked micro-kernel computing an `MR × NR` tile from packed panels.
+pub(crate) trait Kernel {
+    /// Rows of the tile (of an A panel).
+    const MR: usize;
+    /// Columns of the tile (of a B panel).
+    const NR: usize;
+
+    /// C[..mr, ..nr] ← α·(A panel)(B panel) + β·C over `kc` steps; C is not read when β = 0.
+    ///
+    /// `a` holds `kc` groups of MR values, `b` holds `kc` groups of NR values (see `pack`).
+    ///
+    /// # Safety
+    /// The CPU must support the kernel's target features. `c + i·rsc + j·csc` must be
+    /// valid for writes, and for reads when `beta != 0`, for `i < mr ≤ MR`, `j < nr ≤ NR`,
+    /// and nothing else may access those elements during the call.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile(
+        kc: usize,
+        alpha: f64,
+        a: &[f64],
+        b: &[f64],
+        beta: f64,
+        c: *mut f64,
+        rsc: usize,
+        csc: usize,
+        mr: usize,
+        nr: usize,
+    );
+}
+
+/// Depth of a k block: a kc × NR micro-panel of B (16 KiB) and an MR × kc one of A stay in
+/// the 32 KiB L1d.
+pub(crate) const KC: usize = 256;
+/// Rows of an A block: MC × KC (≈ 250 KiB at MC = 120) stays in a core's L2.
+pub(crate) const MC: usize = 120;
+/// Columns of a B block: KC × NC (4 MiB at NC = 2048) stays in the shared L3.
+pub(crate) const NC: usize = 2048;
+
+/// Raw operands of one product C ← αAB + βC: element (i, j) of X at `x + i·rsx + j·csx`.
+#[derive(Clone, Copy)]
+pub(crate) struct Raw {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub alpha: f64,
+    pub a: *const f64,
+    pub rsa: usize,
+    pub csa: usize,
+    pub b: *const f64,
+    pub rsb: usize,
+    pub csb: usize,
+    pub beta: f64,
+    pub c: *mut f64,
+    pub rsc: usize,
+    pub csc: usize,
+}
+
+impl Raw {
+    /// Rows `lo..hi` of the product (rows of A and C).
+    pub fn rows(&self, lo: usize, hi: usize) -> Raw {
+        Raw {
+            m: hi - lo,
+            a: self.a.wrapping_add(lo * self.rsa),
+            c: self.c.wrapping_add(lo * self.rsc),
+            ..*self
+        }
+    }
+
+    /// Columns `lo..hi` of the product (columns of B and C).
+    pub fn cols(&self, lo: usize, hi: usize) -> Raw {
+        Raw {
+            n: hi - lo,
+            b: self.b.wrapping_add(lo * self.csb),
+            c: self.c.wrapping_add(lo * self.csc),
+            ..*self
+        }
+    }
+}
+
+// SAFETY: a `Raw` is only sent to threads that touch disjoint row or column ranges of C
+// (see `super::run`), and A and B are only read while the product runs.
+unsafe impl Send for Raw {}
+// SAFETY: as above; shared references to a `Raw` only copy its fields.
+unsafe impl Sync for Raw {}
+
+/// Runs the loop nest on one thread with kernel `K`; `k > 0` and `alpha != 0`.
+///
+/// # Safety
+/// The CPU must support `K`'s features. Every element addressed by `p` for `i < m`,
+/// `p < k`, `j < n` must be valid (C for writes), C's elements must be pairwise distinct and
+/// disjoint from A's and B's, and no other thread may write any of them during the call.
+pub(crate) unsafe fn drive<K: Kernel>(p: &Raw) {
+    debug_assert!(p.k > 0 && p.m > 0 && p.n > 0);
+    let kc_max = KC.min(p.k);
+    let mut apack = vec![0.0; MC.min(p.m).div_ceil(K::MR) * K::MR * kc_max];
+    let mut bpack = vec![0.0; NC.min(p.n).div_ceil(K::NR) * K::NR * kc_max];
+    for jc in (0..p.n).step_by(NC) {
+        let nc = NC.min(p.n - jc);
+        for pc in (0..p.k).step_by(KC) {
+            let kc = KC.min(p.k - pc);
+            let beta = if pc == 0 { p.beta } else { 1.0 };
+            let b = p.b.wrapping_add(pc * p.rsb + jc * p.csb);
+            // SAFETY: the kc × nc block of B at (pc, jc) is inside the caller's k × n B.
+            unsafe { super::pack::pack_b(K::NR, kc, nc, b, p.rsb, p.csb, &mut bpack) };
+            for ic in (0..p.m).step_by(MC) {
+                let mc = MC.min(p.m - ic);
+                let a = p.a.wrapping_add(ic * p.rsa + pc * p.csa);
+                // SAFETY: the mc × kc block of A at (ic, pc) is inside the caller's m × k A.
+                unsafe { super::pack::pack_a(K::MR, mc, kc, a, p.rsa, p.csa, &mut apack) };
+                for jr in (0..nc).step_by(K::NR) {
+                    let bp = &bpack[jr * kc..(jr + K::NR) * kc];
+                    for ir in (0..mc).step_by(K::MR) {
+                        let ap = &apack[ir * kc..(ir + K::MR) * kc];
+                        let (i, j) = (ic + ir, jc + jr);
+                        let c = p.c.wrapping_add(i * p.rsc + j * p.csc);
+                        let (mr, nr) = (K::MR.min(mc - ir), K::NR.min(nc - jr));
+                        // SAFETY: CPU checked by the caller; the tile at (i, j) is inside C.
+                        unsafe { K::tile(kc, p.alpha, ap, bp, beta, c, p.rsc, p.csc, mr, nr) };
+                    }
+                }
+            }
+        }
+    }
+}

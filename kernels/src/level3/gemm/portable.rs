@@ -1,0 +1,53 @@
+//! The portable micro-kernel: a 4 × 4 tile of C in plain Rust, auto-vectorised.
+//!
+//! Sixteen accumulators `acc[i][j] += a[i, p]·b[p, j]` in increasing p, unfused (a fused
+//! `mul_add` without hardware FMA is a library call). The tile is small enough that the
+//! accumulators stay in the sixteen xmm registers of baseline x86-64.
+
+use super::blocking::Kernel;
+
+/// The 4 × 4 portable kernel.
+pub(crate) struct Portable;
+
+const MR: usize = 4;
+const NR: usize = 4;
+
+impl Kernel for Portable {
+    const MR: usize = MR;
+    const NR: usize = NR;
+
+    unsafe fn tile(
+        kc: usize,
+        alpha: f64,
+        a: &[f64],
+        b: &[f64],
+        beta: f64,
+        c: *mut f64,
+        rsc: usize,
+        csc: usize,
+        mr: usize,
+        nr: usize,
+    ) {
+        debug_assert!(a.len() >= kc * MR && b.len() >= kc * NR && mr <= MR && nr <= NR);
+        let mut acc = [[0.0f64; NR]; MR];
+        for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(kc) {
+            for i in 0..MR {
+                for j in 0..NR {
+                    acc[i][j] += ap[i] * bp[j];
+                }
+            }
+        }
+        for (i, row) in acc.iter().enumerate().take(mr) {
+            for (j, &ab) in row.iter().enumerate().take(nr) {
+                let cij = c.wrapping_add(i * rsc + j * csc);
+                if beta == 0.0 {
+                    // SAFETY: i < mr, j < nr: an element of the tile the caller vouched for.
+                    unsafe { *cij = alpha * ab };
+                } else {
+                    // SAFETY: as above, readable since beta != 0.
+                    unsafe { *cij = alpha * ab + beta * *cij };
+                }
+            }
+        }
+    }
+}
