@@ -40,6 +40,16 @@ pub enum Error {
         /// The operating system's message.
         reason: String,
     },
+    /// An index (a row, a class) is outside the range of what it indexes.
+    #[error("{what} index {index} is out of range for length {len}")]
+    IndexOutOfRange {
+        /// What was indexed (for example "dataset row").
+        what: &'static str,
+        /// The index given.
+        index: usize,
+        /// The length of what was indexed; valid indices are `0..len`.
+        len: usize,
+    },
     /// Two sizes that must agree do not.
     #[error("shape mismatch in {what}: expected {expected}, found {found}")]
     ShapeMismatch {
@@ -77,7 +87,9 @@ pub enum Error {
         value: f64,
     },
     /// An iterative method stopped at its iteration limit before its tolerance.
-    #[error("{method} did not converge in {iters} iterations (reached {achieved:e}, target {target:e})")]
+    #[error(
+        "{method} did not converge in {iters} iterations (reached {achieved:e}, target {target:e})"
+    )]
     NoConvergence {
         /// Which method ("cg", "lissa", "lasso", ...).
         method: &'static str,

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod autodiff;
+pub mod cli;
 pub mod data;
 pub mod error;
 pub mod io;

@@ -1,0 +1,40 @@
+//! The `puma` command line: argument parsing (clap) and one module per subcommand.
+//!
+//! `main.rs` only parses, calls [`run`] and turns an [`Error`](crate::Error) into one line on
+//! stderr and a non-zero exit. A subcommand writes its report to the writer it is given, so
+//! tests can read it without spawning a process.
+
+pub mod info;
+
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::Result;
+
+/// puma: find the training points behind a model's failures and patch their influence away.
+#[derive(Debug, Parser)]
+#[command(name = "puma", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Summarise a data set: rows, features, classes, label counts, feature ranges.
+    #[command(after_long_help = info::EXAMPLES, after_help = info::EXAMPLES)]
+    Info(info::InfoArgs),
+}
+
+/// Runs a parsed command line, writing its report to `out`.
+///
+/// # Errors
+/// Whatever the subcommand returns: unreadable or malformed files, bad arguments.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
+    match cli.command {
+        Command::Info(args) => info::run(&args, out),
+    }
+}
