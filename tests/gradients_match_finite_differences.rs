@@ -240,3 +240,24 @@ fn constants_get_no_gradient_and_unused_vars_get_zeros() {
     assert_eq!(grads.wrt(w).unwrap().data, vec![1.0, 2.0]);
     assert_eq!(grads.take(&tape, unused), Mat::zeros(2, 2));
 }
+
+#[test]
+fn the_mlp_objective_with_sample_weights_across_chunk_boundaries() {
+    // n = 600 spans three reduction chunks (256 rows each); zero and fractional weights;
+    // divisor n whatever the weights, μ on every parameter.
+    use puma::model::{Mlp, Samples};
+    let (n, d) = (600, 3);
+    let x = uniform(n * d, 2.0, 11);
+    let y: Vec<usize> = (0..n).map(|i| (i * 7) % 3).collect();
+    let w: Vec<f64> = (0..n).map(|i| [0.0, 1.0, 0.5, 2.0][i % 4]).collect();
+    for act in [Activation::Gelu, Activation::Softplus] {
+        let mlp = Mlp::new(&[d, 5, 4, 3], act, 0.01).unwrap();
+        let theta = mlp.init(3);
+        let s = Samples::new(&x, d, &y).unwrap().with_weights(&w).unwrap();
+        let (j, g) = mlp.value_and_grad(&theta, &s).unwrap();
+        assert!((j - mlp.objective(&theta, &s).unwrap()).abs() <= 1e-14 * j.abs());
+        let value = |t: &[f64]| mlp.objective(t, &s).unwrap();
+        let check = check_grad(value, &theta, &g, &CheckParams::default());
+        assert!(check.passed, "{act:?}: {check:?}");
+    }
+}

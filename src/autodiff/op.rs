@@ -190,11 +190,12 @@ pub(crate) fn add_bias_forward(z: &Mat, b: &Mat) -> Mat {
     y
 }
 
-/// The softmax of each row of Z: p_ij = e^{z_ij − m_i} / Σ_k e^{z_ik − m_i}, m_i = max_k z_ik,
-/// and the log-sum-exp lse_i = m_i + log Σ_k e^{z_ik − m_i} (stable for any logits).
-pub(crate) fn softmax_rows(z: &Mat) -> (Mat, Vec<f64>) {
+/// The softmax of each row of Z: p_ij = e^{z_ij − m_i} / s_i with m_i = max_k z_ik and
+/// s_i = Σ_k e^{z_ik − m_i} ∈ [1, K], and the per-row cross-entropy pieces (m_i, ln s_i):
+/// log Σ_k e^{z_ik} = m_i + ln s_i, stable for any logits.
+pub(crate) fn softmax_rows(z: &Mat) -> (Mat, Vec<(f64, f64)>) {
     let mut p = z.clone();
-    let mut lse = Vec::with_capacity(z.rows);
+    let mut shift = Vec::with_capacity(z.rows);
     for row in p.data.chunks_exact_mut(z.cols.max(1)) {
         let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let mut s = 0.0;
@@ -205,9 +206,14 @@ pub(crate) fn softmax_rows(z: &Mat) -> (Mat, Vec<f64>) {
         for v in row.iter_mut() {
             *v /= s;
         }
-        lse.push(m + s.ln());
+        shift.push((m, s.ln()));
     }
-    (p, lse)
+    (p, shift)
+}
+
+/// CE = log Σ_j e^{z_j} − z_y computed as (m − z_y) + ln s: no cancellation of m.
+pub(crate) fn cross_entropy_from(shift: (f64, f64), z_y: f64) -> f64 {
+    (shift.0 - z_y) + shift.1
 }
 
 /// Per-sample softmax cross-entropy ℓ_i = lse_i − z_{i,y_i} (an `n × 1` column) and P.
@@ -218,7 +224,7 @@ pub(crate) fn softmax_ce_forward(z: &Mat, labels: &[usize]) -> (Mat, Mat) {
         z.rows,
         "softmax_cross_entropy: one label per row"
     );
-    let (p, lse) = softmax_rows(z);
+    let (p, shift) = softmax_rows(z);
     let loss = labels
         .iter()
         .enumerate()
@@ -228,7 +234,7 @@ pub(crate) fn softmax_ce_forward(z: &Mat, labels: &[usize]) -> (Mat, Mat) {
                 "softmax_cross_entropy: label {y} >= {} classes",
                 z.cols
             );
-            lse[i] - z.data[i * z.cols + y]
+            cross_entropy_from(shift[i], z.data[i * z.cols + y])
         })
         .collect();
     (Mat::from_vec(z.rows, 1, loss), p)

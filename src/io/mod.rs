@@ -1,1 +1,5 @@
-//! Model files: reading and writing trained models (safetensors, DESIGN.md §4).
+//! Files: trained models in safetensors (DESIGN.md §4).
+
+pub mod safetensors;
+
+pub use self::safetensors::{ModelFile, Precision, load, save};

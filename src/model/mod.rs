@@ -1,1 +1,13 @@
-//! Models: the MLP, its losses, its flat parameter layout and its training.
+//! Models: the MLP, its loss on samples, its flat parameter layout, and its training.
+//!
+//! [`Mlp`] evaluates the objective [J] of DESIGN.md §1 and its exact gradient on the
+//! autodiff tape; [`params::Layout`] says where each layer sits in the flat θ (DESIGN.md §4);
+//! [`train`] minimises [J] by L-BFGS (plus a Newton polish for logistic regression) or Adam.
+
+pub mod loss;
+pub mod mlp;
+pub mod params;
+
+pub use loss::{Evaluation, Samples};
+pub use mlp::Mlp;
+pub use params::Layout;
