@@ -208,7 +208,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_linear_drift_is_extrapolated_to_its_fixed_point() {
+    fn a_contraction_is_extrapolated_to_its_fixed_point() {
         // x_{t+1} = 0.9 x_t + 0.1·(3, −1): a contraction with fixed point (3, −1).
         let mut acc = Anderson::new(3);
         acc.reset(2);

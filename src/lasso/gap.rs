@@ -20,7 +20,7 @@
 //! **Dual point.** For a residual r, D(s·r) = s·bᵀr − ½s²‖r‖² − Σ_j h*_j(s·a_jᵀr) is concave
 //! and piecewise quadratic in s ≥ 0: each h*_j(s z_j) = k_j (s − s_j)⁺ with s_j = αc_j/|z_j|
 //! and k_j = u_j z_j (z_j > 0) or ℓ_j z_j (z_j < 0). [`ray_dual`] finds its exact maximiser
-//! by walking the sorted break points s_j; the ray contains r itself (s = 1, good with a
+//! by quickselect on the break points s_j (expected O(p)); the ray contains r itself (s = 1, good with a
 //! tight box such as [0, 1]) and the classical rescaled residual r / max(1, max_j ratio_j)
 //! (good with a wide box), so it is never worse than either.
 //!
@@ -78,33 +78,46 @@ pub(crate) fn ray_dual(
             breaks.push((sj, k));
         }
     }
-    breaks.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
-    // D'(s) = bᵀr − s‖r‖² − Σ_{s_j < s} k_j decreases; find where it crosses zero.
-    let mut slope_drop = 0.0;
-    let mut prev = 0.0;
-    let mut s = s_free;
-    for &(sj, k) in breaks.iter() {
-        let cand = (br - slope_drop) / rr;
-        if cand <= sj {
-            s = if cand >= prev {
-                cand
-            } else {
-                prev * (1.0 - 2.0 * f64::EPSILON) // at a kink: stay strictly below s_j
-            };
-            break;
-        }
-        slope_drop += k;
-        prev = sj;
-        s = ((br - slope_drop) / rr).max(prev * (1.0 - 2.0 * f64::EPSILON));
-    }
+    let s = ray_argmax(br, rr, breaks);
     // Σ_j h*_j(s z_j) = Σ_{s_j < s} k_j (s − s_j): summed from the break points, so a wide box
     // (k_j ~ u_j|z_j| huge) does not multiply the rounding of s·z_j − αc_j at a kink.
     let conj: f64 = breaks
         .iter()
-        .take_while(|&&(sj, _)| sj < s)
+        .filter(|&&(sj, _)| sj < s)
         .map(|&(sj, k)| k * (s - sj))
         .sum();
     (s * br - 0.5 * s * s * rr - conj, s)
+}
+
+/// Maximiser over s ≥ 0 of s·bᵀr − ½s²‖r‖² − Σ_j k_j (s − s_j)⁺, all s_j below bᵀr/‖r‖².
+///
+/// The derivative bᵀr − s‖r‖² − Σ_{s_j < s} k_j decreases; its zero is found by quickselect on
+/// the break points (expected O(n), no sort). At a kink s_j the point is taken just below s_j
+/// (factor 1 − 2ε), so that s·z_j ≤ αc_j holds for the computed numbers. Any s ≥ 0 gives a
+/// valid dual point; this only makes it the best one.
+fn ray_argmax(br: f64, rr: f64, breaks: &mut [(f64, f64)]) -> f64 {
+    let below = |s: f64| s * (1.0 - 2.0 * f64::EPSILON);
+    let mut lo = 0.0; // the zero lies above lo; the k_j of the break points below are in k_below
+    let mut k_below = 0.0;
+    let mut part = breaks;
+    while !part.is_empty() {
+        let mid = part.len() / 2;
+        part.select_nth_unstable_by(mid, |x, y| x.0.total_cmp(&y.0));
+        let (sm, km) = part[mid];
+        let k_left: f64 = part[..mid].iter().map(|x| x.1).sum();
+        let slope_before = br - sm * rr - k_below - k_left; // derivative just below s_m
+        if slope_before <= 0.0 {
+            part = &mut part[..mid];
+        } else if slope_before - km <= 0.0 {
+            return below(sm); // the maximiser is the kink s_m
+        } else {
+            k_below += k_left + km;
+            lo = sm;
+            part = &mut part[mid + 1..];
+        }
+    }
+    let s = (br - k_below) / rr;
+    if s >= lo { s } else { below(lo) }
 }
 
 /// The smallest α for which λ = 0 is optimal (see the module doc for the derivation).
@@ -263,6 +276,53 @@ mod tests {
         for i in 0..=3000 {
             let t = i as f64 / 1000.0;
             assert!(d_at(t) <= d + 1e-12, "s={t} beats the ray maximiser {s}");
+        }
+    }
+
+    #[test]
+    fn ray_dual_finds_the_maximum_among_many_kinks() {
+        // 60 columns of A = I (60 × 60), mixed boxes and weights: 60 break points.
+        let p = 60;
+        let mut a = vec![0.0; p * p];
+        for j in 0..p {
+            a[j * p + j] = 1.0;
+        }
+        let pseudo = |k: usize| ((k * 7919 + 13) % 101) as f64 / 50.0 - 1.0; // in [−1, 1]
+        let b: Vec<f64> = (0..p).map(|k| 3.0 * pseudo(k)).collect();
+        let lo: Vec<f64> = (0..p).map(|k| -pseudo(k + 7).abs()).collect();
+        let up: Vec<f64> = (0..p).map(|k| pseudo(k + 3).abs() * 5.0).collect();
+        let c: Vec<f64> = (0..p).map(|k| pseudo(k + 11).abs()).collect();
+        let bounds = crate::lasso::Bounds::PerCoefficient {
+            lower: &lo,
+            upper: &up,
+        };
+        let prob = LassoProblem::new(&a, p, p, &b, 0.4)
+            .with_bounds(bounds)
+            .with_weights(&c);
+        let spec = Spec::new(&prob).unwrap();
+        let r: Vec<f64> = (0..p).map(|k| b[k] - 0.5 * pseudo(k + 5)).collect();
+        let cols: Vec<usize> = (0..p).collect();
+        let (br, rr) = (dot(&b, &r), dot(&r, &r));
+        let (d, s) = ray_dual(&spec, &cols, &r, br, rr, &mut Vec::new());
+        let d_at = |t: f64| {
+            t * br
+                - 0.5 * t * t * rr
+                - (0..p)
+                    .map(|j| h_star(t * r[j], 0.4 * c[j], lo[j], up[j]))
+                    .sum::<f64>()
+        };
+        assert!(
+            (d - d_at(s)).abs() <= 1e-10 * d.abs().max(1.0),
+            "{d} vs {}",
+            d_at(s)
+        );
+        for i in 0..=20_000 {
+            let t = i as f64 / 10_000.0;
+            assert!(
+                d_at(t) <= d + 1e-10 * d.abs().max(1.0),
+                "s={t}: {} beats {d} at {s}",
+                d_at(t)
+            );
         }
     }
 }

@@ -169,7 +169,8 @@ impl<'a> LassoProblem<'a> {
 /// Whether to precompute the Gram matrix AᵀA (and Aᵀb) and sweep in p-space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum GramMode {
-    /// Gram mode when m ≥ 2p and p ≤ 4096 (then p² doubles fit and a sweep is cheaper).
+    /// Gram mode when m ≥ 2p, p ≤ 4096 and working sets are off. With working sets an
+    /// epoch touches only |W| columns (2m·|W| flops), so the m·p² set-up rarely pays.
     #[default]
     Auto,
     /// Always (memory p² doubles, set-up m·p² flops).

@@ -242,7 +242,7 @@ pub(crate) fn solve(
     let use_gram = match params.gram {
         GramMode::On => true,
         GramMode::Off => false,
-        GramMode::Auto => spec.m >= 2 * p && p <= 4096,
+        GramMode::Auto => spec.m >= 2 * p && p <= 4096 && !params.working_sets,
     };
     if use_gram {
         let mut be = Gram::new(spec, &lambda);
