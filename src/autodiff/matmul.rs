@@ -5,10 +5,11 @@
 //! ```
 //!
 //! `op(A)` is m × k and `op(B)` is k × n; all buffers are row-major. Every matrix product of the
-//! autodiff and model code calls [`matmul`], so moving to `puma_kernels::gemm` (packed
-//! AVX2+FMA micro-kernels) is a change of this one function. Until then the loops below are
-//! plain but cache-friendly: the innermost loop always runs along a contiguous row of B and C
-//! (an axpy), which the compiler vectorises. Cost: 2·m·k·n flops.
+//! autodiff and model code calls [`matmul`], which hands it to `puma_kernels::gemm_op` (packed
+//! AVX2+FMA micro-kernels chosen at run time [GotoVdG08], split over rayon threads by rows or
+//! columns only, so the bits do not depend on the thread count). Cost: 2·m·k·n flops.
+
+use puma_kernels::{Op, gemm_op};
 
 /// C ← op(A)·op(B) (`accumulate == false`) or C ← C + op(A)·op(B) (`accumulate == true`).
 ///
@@ -34,60 +35,31 @@ pub fn matmul(
     assert_eq!(A.len(), m * k, "matmul: A has the wrong length");
     assert_eq!(B.len(), k * n, "matmul: B has the wrong length");
     assert_eq!(C.len(), m * n, "matmul: C has the wrong length");
-    if !accumulate {
-        C.fill(0.0);
-    }
     if m == 0 || n == 0 || k == 0 {
+        if !accumulate {
+            C.fill(0.0);
+        }
         return;
     }
-    // Bring B to k × n row-major, so that the inner loop is C[i, :] += a · B[l, :].
-    let bt;
-    let B = if trans_b {
-        bt = transpose(n, k, B);
-        &bt[..]
-    } else {
-        B
-    };
-    if trans_a {
-        // A is k × m: C[i, :] += A[l, i] · B[l, :], visiting A and B row by row.
-        for l in 0..k {
-            let a_row = &A[l * m..(l + 1) * m];
-            let b_row = &B[l * n..(l + 1) * n];
-            for (i, &a) in a_row.iter().enumerate() {
-                if a != 0.0 {
-                    axpy_row(a, b_row, &mut C[i * n..(i + 1) * n]);
-                }
-            }
-        }
-    } else {
-        for i in 0..m {
-            let c_row = &mut C[i * n..(i + 1) * n];
-            for (l, &a) in A[i * k..(i + 1) * k].iter().enumerate() {
-                if a != 0.0 {
-                    axpy_row(a, &B[l * n..(l + 1) * n], c_row);
-                }
-            }
-        }
-    }
-}
-
-/// y ← a·x + y over one row (the vectorisable inner loop).
-#[inline]
-fn axpy_row(a: f64, x: &[f64], y: &mut [f64]) {
-    for (yi, xi) in y.iter_mut().zip(x) {
-        *yi += a * xi;
-    }
-}
-
-/// The transpose of the `rows × cols` row-major `x`, as `cols × rows` row-major.
-fn transpose(rows: usize, cols: usize, x: &[f64]) -> Vec<f64> {
-    let mut t = vec![0.0; rows * cols];
-    for i in 0..rows {
-        for j in 0..cols {
-            t[j * rows + i] = x[i * cols + j];
-        }
-    }
-    t
+    let op = |t: bool| if t { Op::Trans } else { Op::NoTrans };
+    let lda = if trans_a { m } else { k }; // row length of A as stored
+    let ldb = if trans_b { k } else { n };
+    let beta = if accumulate { 1.0 } else { 0.0 };
+    gemm_op(
+        op(trans_a),
+        op(trans_b),
+        m,
+        k,
+        n,
+        1.0,
+        A,
+        lda,
+        B,
+        ldb,
+        beta,
+        C,
+        n,
+    );
 }
 
 #[cfg(test)]

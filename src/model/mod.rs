@@ -7,6 +7,7 @@
 pub mod loss;
 pub mod mlp;
 pub mod params;
+pub mod train;
 
 pub use loss::{Evaluation, Samples};
 pub use mlp::Mlp;

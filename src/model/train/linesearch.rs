@@ -1,0 +1,197 @@
+//! A line search meeting the strong Wolfe conditions [NW06, Alg. 3.5 and 3.6]:
+//!
+//! ```text
+//! φ(α) = J(θ + α·d),   φ′(0) < 0,
+//! sufficient decrease:  φ(α) ≤ φ(0) + c₁·α·φ′(0),
+//! curvature:            |φ′(α)| ≤ c₂·|φ′(0)|,          0 < c₁ < c₂ < 1.
+//! ```
+//!
+//! Near the optimum φ(α) − φ(0) drops below the rounding of J (about ε|J|) long before ∇J
+//! does, so sufficient decrease becomes a coin toss. There the search also accepts the
+//! approximate Wolfe condition of Hager & Zhang (SIAM J. Optim. 16, 2005, eq. (4.1)):
+//! φ(α) ≤ φ(0) + ε_f and φ′(α) ≤ (2c₁ − 1)·φ′(0), which rests on derivatives only. This is
+//! what lets L-BFGS drive ‖∇J‖∞ to 1e-10 and below. Cost: one value and gradient per trial
+//! step, usually one trial (α = 1) once L-BFGS has curvature information.
+
+use crate::error::Result;
+
+/// Settings of the line search.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LineSearchParams {
+    /// Sufficient-decrease constant c₁. Default 1e-4; in (0, c₂).
+    pub c1: f64,
+    /// Curvature constant c₂. Default 0.9 (the usual choice for quasi-Newton); in (c₁, 1).
+    pub c2: f64,
+    /// Trial steps per search, at most. Default 40; ≥ 1.
+    pub max_evals: usize,
+}
+
+impl Default for LineSearchParams {
+    fn default() -> Self {
+        LineSearchParams {
+            c1: 1e-4,
+            c2: 0.9,
+            max_evals: 40,
+        }
+    }
+}
+
+/// An accepted step: α, θ + α·d, J and ∇J there, and the evaluations spent.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The step length α.
+    pub alpha: f64,
+    /// θ + α·d.
+    pub theta: Vec<f64>,
+    /// J(θ + α·d).
+    pub value: f64,
+    /// ∇J(θ + α·d).
+    pub grad: Vec<f64>,
+    /// Objective evaluations used.
+    pub evals: usize,
+}
+
+/// One evaluated trial point.
+struct Trial {
+    alpha: f64,
+    value: f64,
+    slope: f64, // φ′(α) = ∇J(θ + αd)·d
+    theta: Vec<f64>,
+    grad: Vec<f64>,
+}
+
+/// Searches along `d` from `theta` (where J = `value`, ∇J = `grad`) for a step meeting the
+/// (strong or approximate) Wolfe conditions, starting with `alpha0`.
+///
+/// Returns `Ok(None)` if no acceptable step was found within `max_evals` (or `d` is not a
+/// descent direction).
+///
+/// # Errors
+/// Whatever `f` returns.
+pub fn strong_wolfe<F>(
+    f: &mut F,
+    theta: &[f64],
+    value: f64,
+    grad: &[f64],
+    d: &[f64],
+    alpha0: f64,
+    params: &LineSearchParams,
+) -> Result<Option<Step>>
+where
+    F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>,
+{
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let slope0 = dot(grad, d); // φ′(0)
+    if slope0.is_nan() || slope0 >= 0.0 {
+        return Ok(None);
+    }
+    let (c1, c2) = (params.c1, params.c2);
+    let eps_f = 1e-12 * (1.0 + value.abs()); // a change of J we cannot trust the sign of
+    let armijo = |t: &Trial| {
+        t.value <= value + c1 * t.alpha * slope0
+            || (t.value <= value + eps_f && t.slope <= (2.0 * c1 - 1.0) * slope0)
+    };
+    let curvature = |t: &Trial| t.slope.abs() <= c2 * slope0.abs();
+    let mut evals = 0;
+    let mut eval = |alpha: f64, evals: &mut usize| -> Result<Trial> {
+        *evals += 1;
+        let th: Vec<f64> = theta.iter().zip(d).map(|(t, di)| t + alpha * di).collect();
+        let (v, g) = f(&th)?;
+        let slope = dot(&g, d);
+        // A NaN or ∞ value counts as "too far": it fails the decrease test below.
+        let value = if v.is_finite() { v } else { f64::INFINITY };
+        Ok(Trial {
+            alpha,
+            value,
+            slope,
+            theta: th,
+            grad: g,
+        })
+    };
+    let accept = |t: Trial, evals: usize| Step {
+        alpha: t.alpha,
+        theta: t.theta,
+        value: t.value,
+        grad: t.grad,
+        evals,
+    };
+
+    // Bracketing phase [NW06, Alg. 3.5].
+    let mut prev = Trial {
+        alpha: 0.0,
+        value,
+        slope: slope0,
+        theta: theta.to_vec(),
+        grad: grad.to_vec(),
+    };
+    let mut alpha = alpha0;
+    let (lo, hi) = loop {
+        if evals >= params.max_evals {
+            return Ok(None);
+        }
+        let t = eval(alpha, &mut evals)?;
+        if !armijo(&t) || (prev.alpha > 0.0 && t.value >= prev.value) {
+            break (prev, t);
+        }
+        if curvature(&t) {
+            return Ok(Some(accept(t, evals)));
+        }
+        if t.slope >= 0.0 {
+            break (t, prev);
+        }
+        alpha = 2.0 * t.alpha; // still descending steeply: extrapolate
+        prev = t;
+    };
+
+    // Zoom phase [NW06, Alg. 3.6]: lo satisfies sufficient decrease, the minimiser is
+    // between lo and hi.
+    let (mut lo, mut hi) = (lo, hi);
+    while evals < params.max_evals {
+        let a = interpolate(&lo, &hi);
+        let t = eval(a, &mut evals)?;
+        if !armijo(&t) || t.value >= lo.value {
+            hi = t;
+        } else {
+            if curvature(&t) {
+                return Ok(Some(accept(t, evals)));
+            }
+            if t.slope * (hi.alpha - lo.alpha) >= 0.0 {
+                hi = lo;
+            }
+            lo = t;
+        }
+        if (hi.alpha - lo.alpha).abs() <= 1e-16 * lo.alpha.abs().max(1e-300) {
+            break;
+        }
+    }
+    // No Wolfe point: take the best decrease found, if any (L-BFGS then skips its update
+    // when the curvature pair is not positive).
+    if lo.alpha > 0.0 && lo.value < value {
+        return Ok(Some(accept(lo, evals)));
+    }
+    Ok(None)
+}
+
+/// The minimiser of the cubic through (α, φ, φ′) at both ends [NW06, eq. (3.59)], kept at
+/// least 10% of the interval away from either end; the midpoint if the cubic has none.
+fn interpolate(lo: &Trial, hi: &Trial) -> f64 {
+    let (a, b) = (lo.alpha, hi.alpha);
+    let mid = 0.5 * (a + b);
+    if !hi.value.is_finite() {
+        return a + 0.1 * (b - a); // overflow at hi: back off hard
+    }
+    let d1 = lo.slope + hi.slope - 3.0 * (lo.value - hi.value) / (a - b);
+    let disc = d1 * d1 - lo.slope * hi.slope;
+    if disc.is_nan() || disc < 0.0 {
+        return mid;
+    }
+    let d2 = (b - a).signum() * disc.sqrt();
+    let x = b - (b - a) * (hi.slope + d2 - d1) / (hi.slope - lo.slope + 2.0 * d2);
+    let (left, right) = if a < b { (a, b) } else { (b, a) };
+    let margin = 0.1 * (right - left);
+    if x.is_finite() && x >= left + margin && x <= right - margin {
+        x
+    } else {
+        mid
+    }
+}
