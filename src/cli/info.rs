@@ -96,8 +96,30 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> Result<()> {
             summary(&ds, "NPY, features only", args.all)
         }
     };
-    out.write_all(text.as_bytes())
-        .map_err(|e| Error::io("<stdout>", &e))
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // `puma info ... | head` closes the pipe early: not an error of ours.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("<stdout>", &e)),
+        _ => Ok(()),
+    }
+}
+
+/// `v` with about 6 significant digits, without trailing zeros (`4254`, `0.0008948`,
+/// `-1.4617`), in exponent form outside `1e-5 ..= 1e15`.
+fn num(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let e = v.abs().log10().floor();
+    if !(-5.0..15.0).contains(&e) {
+        return format!("{v:.5e}");
+    }
+    let decimals = (5.0 - e).max(0.0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 /// The format told by the file name.
@@ -146,7 +168,9 @@ fn summary(ds: &Dataset, kind: &str, all: bool) -> String {
         let constant = ranges.iter().filter(|r| r.0 == r.1).count();
         let _ = writeln!(
             s,
-            "feature ranges (min .. max): all features {lo} .. {hi}, {constant} constant"
+            "feature ranges (min .. max): all features {} .. {}, {constant} constant",
+            num(lo),
+            num(hi)
         );
         let names = ds.feature_names();
         let shown = if all {
@@ -160,7 +184,7 @@ fn summary(ds: &Dataset, kind: &str, all: bool) -> String {
             .unwrap_or(0);
         for (j, (lo, hi)) in ranges.iter().enumerate().take(shown) {
             let name = names.map_or(format!("x{j}"), |n| n[j].clone());
-            let _ = writeln!(s, "  {name:<width$}  {lo} .. {hi}");
+            let _ = writeln!(s, "  {name:<width$}  {} .. {}", num(*lo), num(*hi));
         }
         if shown < ranges.len() {
             let _ = writeln!(
@@ -198,5 +222,17 @@ mod tests {
         assert!(s.contains("      1         2  (66.7%)"), "{s}");
         assert!(s.contains("all features 0 .. 5, 1 constant"), "{s}");
         assert!(s.contains("  x0  0 .. 2"), "{s}");
+    }
+
+    #[test]
+    fn numbers_print_with_six_significant_digits() {
+        assert_eq!(num(4254.0), "4254");
+        assert_eq!(num(0.0008948), "0.0008948");
+        assert_eq!(num(-1.4617041564487883), "-1.4617");
+        assert_eq!(num(2.292193478068497), "2.29219");
+        assert_eq!(num(255.0), "255");
+        assert_eq!(num(-0.5), "-0.5");
+        assert_eq!(num(1.25e-9), "1.25000e-9");
+        assert_eq!(num(0.0), "0");
     }
 }

@@ -14,12 +14,18 @@ use crate::error::Result;
 
 /// puma: find the training points behind a model's failures and patch their influence away.
 #[derive(Debug, Parser)]
-#[command(name = "puma", version, about, long_about = None)]
+#[command(name = "puma", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// Shown after `puma --help`.
+const EXAMPLES: &str = "\
+Example:
+  puma info fixtures/digits/digits.csv     n, d, K, label counts and feature ranges
+  puma help info                           formats and more examples";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]

@@ -144,7 +144,7 @@ pub fn read_idx_with(
     if img.dims.len() < 2 {
         return Err(fail(
             images,
-            2,
+            3,
             format!(
                 "expected an images file (at least 2 dimensions, e.g. magic 0x00000803), \
                  found {} dimension(s)",
