@@ -1,2 +1,161 @@
-//! Placeholder until the benchmark lands.
-fn main() {}
+//! How close do dot, axpy and gemv come to the machine's memory bandwidth?
+//!
+//! Each kernel runs on the AVX2+FMA variant (what dispatch picks on this machine), the
+//! portable variant and the naive oracle, single-threaded, at sizes inside the caches and
+//! far outside L3, and reports GB/s (criterion `Throughput::Bytes`, counting each byte the
+//! definition must move once, as STREAM does):
+//!
+//! | kernel | bytes counted |
+//! |---|---|
+//! | dot | 16 n (read x, y) |
+//! | axpy | 24 n (read x, y; write y) |
+//! | gemv | 8 (m n + len x + 2 len y) (read A, x, y; write y) |
+//!
+//! Compare the out-of-cache figures with `bash ../shared/tools/peak/run.sh mem` (dot and
+//! triad at DRAM size, one thread). Run with modest times, e.g.
+//! `cargo bench -p puma-kernels --bench level12 -- --measurement-time 2 --warm-up-time 1`.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+use puma_kernels::dispatch::Level;
+use puma_kernels::level12 as var;
+use puma_kernels::{Trans, naive};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::hint::black_box;
+
+/// Bytes per vector (dot, axpy): three in cache (L1, L2, L2/L3 edge), one far out of L3 (32 MiB).
+const VECTOR_BYTES: [(usize, &str); 4] = [
+    (4 << 10, "4KiB"),
+    (32 << 10, "32KiB"),
+    (256 << 10, "256KiB"),
+    (64 << 20, "64MiB"),
+];
+
+/// gemv shapes (m, n): A of 32 KiB and 256 KiB in cache, 64 MiB out of cache.
+const GEMV_SHAPES: [(usize, usize, &str); 3] = [
+    (64, 64, "32KiB"),
+    (128, 256, "256KiB"),
+    (2048, 4096, "64MiB"),
+];
+
+fn seeded(n: usize, seed: u64) -> Vec<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+fn name(level: Level) -> &'static str {
+    match level {
+        Level::Portable => "portable",
+        Level::Avx2Fma => "avx2",
+    }
+}
+
+/// Fewer samples for the out-of-cache sizes, where one call takes milliseconds.
+fn samples(bytes: usize) -> usize {
+    if bytes >= 16 << 20 { 10 } else { 50 }
+}
+
+fn bench_dot(c: &mut Criterion) {
+    let mut g = c.benchmark_group("dot");
+    for (bytes, label) in VECTOR_BYTES {
+        let n = bytes / 8;
+        let (x, y) = (seeded(n, 1), seeded(n, 2));
+        g.throughput(Throughput::Bytes(16 * n as u64));
+        g.sample_size(samples(bytes));
+        for level in var::available() {
+            g.bench_function(BenchmarkId::new(name(level), label), |b| {
+                b.iter(|| var::dot(level, black_box(&x), black_box(&y)))
+            });
+        }
+        g.bench_function(BenchmarkId::new("naive", label), |b| {
+            b.iter(|| naive::dot_naive(black_box(&x), black_box(&y)))
+        });
+    }
+    g.finish();
+}
+
+fn bench_axpy(c: &mut Criterion) {
+    let mut g = c.benchmark_group("axpy");
+    let alpha = 1e-9; // y drifts by ≤ 1e-9 per call: no overflow over any run length
+    for (bytes, label) in VECTOR_BYTES {
+        let n = bytes / 8;
+        let (x, mut y) = (seeded(n, 3), seeded(n, 4));
+        g.throughput(Throughput::Bytes(24 * n as u64));
+        g.sample_size(samples(bytes));
+        for level in var::available() {
+            g.bench_function(BenchmarkId::new(name(level), label), |b| {
+                b.iter(|| var::axpy(level, alpha, black_box(&x), black_box(&mut y)))
+            });
+        }
+        g.bench_function(BenchmarkId::new("naive", label), |b| {
+            b.iter(|| naive::axpy_naive(alpha, black_box(&x), black_box(&mut y)))
+        });
+    }
+    g.finish();
+}
+
+fn bench_gemv(c: &mut Criterion) {
+    for trans in [Trans::No, Trans::Yes] {
+        let group = if trans == Trans::No {
+            "gemv_n"
+        } else {
+            "gemv_t"
+        };
+        let mut g = c.benchmark_group(group);
+        for (m, n, label) in GEMV_SHAPES {
+            let a = seeded(m * n, 5);
+            let (len_x, len_y) = if trans == Trans::No { (n, m) } else { (m, n) };
+            let x = seeded(len_x, 6);
+            let mut y = seeded(len_y, 7);
+            g.throughput(Throughput::Bytes(8 * (m * n + len_x + 2 * len_y) as u64));
+            g.sample_size(samples(8 * m * n));
+            let (alpha, beta) = (1.0, 0.5); // β = 0.5 keeps y bounded over repeated calls
+            for level in var::available() {
+                g.bench_function(BenchmarkId::new(name(level), label), |b| {
+                    b.iter(|| {
+                        var::gemv(
+                            level,
+                            trans,
+                            m,
+                            n,
+                            alpha,
+                            black_box(&a),
+                            n,
+                            &x,
+                            1,
+                            beta,
+                            black_box(&mut y),
+                            1,
+                        )
+                    })
+                });
+            }
+            g.bench_function(BenchmarkId::new("naive", label), |b| {
+                b.iter(|| {
+                    naive::gemv_naive(
+                        trans,
+                        m,
+                        n,
+                        alpha,
+                        black_box(&a),
+                        n,
+                        &x,
+                        1,
+                        beta,
+                        black_box(&mut y),
+                        1,
+                    )
+                })
+            });
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench_dot, bench_axpy, bench_gemv);
+
+/// Runs every group: what `criterion_main!(benches)` expands to, plus this doc comment.
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
