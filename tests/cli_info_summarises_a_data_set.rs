@@ -120,3 +120,64 @@ fn info_help_shows_a_worked_example() {
     let out = puma(&["--help".as_ref()]);
     assert!(text(&out.stdout).contains("info"));
 }
+
+/// A v1 NPY file of little-endian f64 values with the given shape.
+fn npy_f64(shape: &str, values: &[f64]) -> Vec<u8> {
+    let mut dict = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + dict.len() + 1) % 64 != 0 {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    b.extend_from_slice(dict.as_bytes());
+    b.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    b
+}
+
+#[test]
+fn info_on_npy_reads_features_with_or_without_labels() {
+    let dir = std::env::temp_dir().join(format!("puma-cli-npy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let x = dir.join("x.npy");
+    let y = dir.join("y.dat"); // an unusual name: --format is not needed for --labels
+    std::fs::write(&x, npy_f64("(3, 2)", &[0.5, -1.0, 2.0, 3.0, 4.0, 5.0])).unwrap();
+    std::fs::write(&y, npy_f64("(3,)", &[1.0, 0.0, 1.0])).unwrap();
+
+    let with = puma(&[
+        "info".as_ref(),
+        x.as_os_str(),
+        "--labels".as_ref(),
+        y.as_os_str(),
+    ]);
+    let without = puma(&["info".as_ref(), x.as_os_str()]);
+    let renamed = dir.join("features.bin");
+    std::fs::copy(&x, &renamed).unwrap();
+    let forced = puma(&[
+        "info".as_ref(),
+        renamed.as_os_str(),
+        "--format".as_ref(),
+        "npy".as_ref(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let stdout = text(&with.stdout);
+    assert!(with.status.success(), "{}", text(&with.stderr));
+    assert!(
+        stdout.contains("(NPY)") && stdout.contains("classes   K = 2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("      1         2  (66.7%)"), "{stdout}");
+    assert!(stdout.contains("  x1  -1 .. 5"), "{stdout}");
+
+    let stdout = text(&without.stdout);
+    assert!(without.status.success(), "{}", text(&without.stderr));
+    assert!(
+        stdout.contains("(NPY, features only)") && stdout.contains("rows      n = 3"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("classes"), "{stdout}");
+
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
+    assert!(text(&forced.stdout).contains("features  d = 2"));
+}

@@ -170,10 +170,16 @@ fn find_label_column(names: &[String]) -> std::result::Result<usize, (usize, Str
         if names.len() > 8 {
             shown.push("...");
         }
+        let looks_like_data = names.iter().all(|s| s.parse::<f64>().is_ok());
+        let hint = if looks_like_data {
+            "; the first line looks like data, but a header naming the columns is required"
+        } else {
+            ""
+        };
         return Err((
             0,
             format!(
-                "no `label` column in the header (columns: {})",
+                "no `label` column in the header (columns: {}){hint}",
                 shown.join(", ")
             ),
         ));
@@ -343,6 +349,13 @@ mod tests {
         let (line, col, reason) = place(parse("label,a,label\n0,1,0\n").unwrap_err());
         assert_eq!((line, col), (1, 3));
         assert!(reason.contains("second `label`"), "{reason}");
+    }
+
+    #[test]
+    fn a_missing_header_gets_a_hint() {
+        let (line, col, reason) = place(parse("0.5,1,0\n1.5,2,1\n").unwrap_err());
+        assert_eq!((line, col), (1, 0));
+        assert!(reason.contains("looks like data"), "{reason}");
     }
 
     #[test]

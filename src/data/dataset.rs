@@ -270,6 +270,49 @@ pub struct Scaler {
 }
 
 impl Scaler {
+    /// A scaler from stored values (for example a model file's metadata).
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if the lengths differ; [`Error::InvalidParam`] if a mean is
+    /// not finite or a scale is not finite and positive.
+    ///
+    /// # Examples
+    /// ```
+    /// use puma::data::{Dataset, Scaler};
+    /// let s = Scaler::new(vec![1.0], vec![2.0])?;
+    /// let mut ds = Dataset::new(vec![5.0], 1, vec![0])?;
+    /// s.apply_in_place(&mut ds)?;
+    /// assert_eq!(ds.x(), &[2.0]);
+    /// assert!(Scaler::new(vec![0.0], vec![0.0]).is_err());
+    /// # Ok::<(), puma::Error>(())
+    /// ```
+    pub fn new(mean: Vec<f64>, scale: Vec<f64>) -> Result<Scaler> {
+        if mean.len() != scale.len() {
+            return Err(Error::ShapeMismatch {
+                what: "scaler scale vs mean length",
+                expected: mean.len(),
+                found: scale.len(),
+            });
+        }
+        if let Some((j, m)) = mean.iter().enumerate().find(|(_, m)| !m.is_finite()) {
+            return Err(Error::InvalidParam {
+                name: "mean",
+                reason: format!("mean of feature {j} is {m}; it must be finite"),
+            });
+        }
+        if let Some((j, s)) = scale
+            .iter()
+            .enumerate()
+            .find(|(_, s)| !(s.is_finite() && **s > 0.0))
+        {
+            return Err(Error::InvalidParam {
+                name: "scale",
+                reason: format!("scale of feature {j} is {s}; it must be finite and > 0"),
+            });
+        }
+        Ok(Scaler { mean, scale })
+    }
+
     /// Mean and population standard deviation of each feature of `ds` (two passes, so the
     /// variance does not suffer the cancellation of `E[x²] − E[x]²`). Cost: O(n·d).
     pub fn fit(ds: &Dataset) -> Scaler {

@@ -112,6 +112,12 @@ impl Dataset {
 mod tests {
     use super::*;
 
+    /// A reference value: if this changes, every seeded split in the project changes.
+    #[test]
+    fn permutation_of_ten_with_seed_42_is_fixed() {
+        assert_eq!(permutation(10, 42), vec![1, 5, 9, 6, 3, 2, 0, 8, 4, 7]);
+    }
+
     #[test]
     fn different_seeds_give_different_permutations() {
         assert_ne!(permutation(20, 1), permutation(20, 2));
