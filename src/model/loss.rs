@@ -13,6 +13,7 @@ use std::ops::Range;
 
 use crate::autodiff::Mat;
 use crate::autodiff::op::{cross_entropy_from, softmax_rows};
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 
 /// A borrowed view of n samples: features, labels and optional weights.
@@ -42,6 +43,24 @@ impl<'a> Samples<'a> {
             });
         }
         Ok(Samples { x, d, y, w: None })
+    }
+
+    /// The rows of a [`Dataset`] with unit weights.
+    ///
+    /// # Examples
+    /// ```
+    /// use puma::data::Dataset;
+    /// use puma::model::Samples;
+    /// let ds = Dataset::new(vec![0.0, 1.0, 2.0, 3.0], 2, vec![0, 1]).unwrap();
+    /// assert_eq!(Samples::of(&ds).n(), 2);
+    /// ```
+    pub fn of(ds: &'a Dataset) -> Self {
+        Samples {
+            x: ds.x(),
+            d: ds.d(),
+            y: ds.labels(),
+            w: None,
+        }
     }
 
     /// The same samples with sample weights w (one per row, finite).
