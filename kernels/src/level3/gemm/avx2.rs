@@ -46,6 +46,124 @@ impl Kernel for Avx2 {
         // SAFETY: the caller guarantees avx2+fma (trait contract) and the C elements.
         unsafe { tile_6x8(kc, alpha, a, b, beta, c, rsc, csc, mr, nr) }
     }
+
+    unsafe fn tile_direct(
+        kc: usize,
+        alpha: f64,
+        a: *const f64,
+        rsa: usize,
+        csa: usize,
+        b: &[f64],
+        beta: f64,
+        c: *mut f64,
+        rsc: usize,
+        csc: usize,
+        nr: usize,
+    ) {
+        // SAFETY: the caller guarantees avx2+fma, the MR × kc block of A and the C elements.
+        unsafe { tile_6x8_direct(kc, alpha, a, rsa, csa, b, beta, c, rsc, csc, nr) }
+    }
+}
+
+/// The twelve accumulators of a 6 × 8 tile: row r is `c0[r]` (columns 0..4) and `c1[r]`
+/// (columns 4..8).
+struct Acc {
+    c0: [__m256d; MR],
+    c1: [__m256d; MR],
+}
+
+impl Acc {
+    #[target_feature(enable = "avx2,fma")]
+    fn zero() -> Acc {
+        Acc {
+            c0: [_mm256_setzero_pd(); MR],
+            c1: [_mm256_setzero_pd(); MR],
+        }
+    }
+
+    /// One step p: acc[r] += a(r)·b[p, ..] for the six values a(0..6) of column p of A.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn step(&mut self, a: impl Fn(usize) -> f64, bp: &[f64]) {
+        assert!(bp.len() >= NR); // lets the compiler drop the bounds checks below
+        // SAFETY: `bp` holds at least NR = 8 values, so lanes 0..4 are in bounds.
+        let b0 = unsafe { _mm256_loadu_pd(bp.as_ptr()) };
+        // SAFETY: as above, lanes 4..8.
+        let b1 = unsafe { _mm256_loadu_pd(bp.as_ptr().add(4)) };
+        for r in 0..MR {
+            let ar = _mm256_set1_pd(a(r));
+            self.c0[r] = _mm256_fmadd_pd(ar, b0, self.c0[r]);
+            self.c1[r] = _mm256_fmadd_pd(ar, b1, self.c1[r]);
+        }
+    }
+
+    /// C[..mr, ..nr] ← α·acc + β·C (C not read when β = 0).
+    ///
+    /// # Safety
+    /// `c + i·rsc + j·csc` must be valid for writes, and for reads when `beta != 0`, for
+    /// `i < mr ≤ 6`, `j < nr ≤ 8`, with no other access during the call.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn store(
+        &self,
+        alpha: f64,
+        beta: f64,
+        c: *mut f64,
+        rsc: usize,
+        csc: usize,
+        mr: usize,
+        nr: usize,
+    ) {
+        let (c0, c1) = (&self.c0, &self.c1);
+        let va = _mm256_set1_pd(alpha);
+        if mr == MR && nr == NR && csc == 1 {
+            // Full tile with unit column stride: two vector updates per row.
+            let vb = _mm256_set1_pd(beta);
+            for r in 0..MR {
+                let row = c.wrapping_add(r * rsc);
+                if beta == 0.0 {
+                    // SAFETY: row r < mr, lanes 0..8 < nr of a tile the caller vouched for.
+                    unsafe { _mm256_storeu_pd(row, _mm256_mul_pd(va, c0[r])) };
+                    // SAFETY: as above, lanes 4..8.
+                    unsafe { _mm256_storeu_pd(row.add(4), _mm256_mul_pd(va, c1[r])) };
+                } else {
+                    // SAFETY: row r < mr, lanes 0..8 < nr, readable since beta != 0.
+                    let (old0, old1) =
+                        unsafe { (_mm256_loadu_pd(row), _mm256_loadu_pd(row.add(4))) };
+                    let new0 = _mm256_fmadd_pd(va, c0[r], _mm256_mul_pd(vb, old0));
+                    let new1 = _mm256_fmadd_pd(va, c1[r], _mm256_mul_pd(vb, old1));
+                    // SAFETY: as for the loads.
+                    unsafe { _mm256_storeu_pd(row, new0) };
+                    // SAFETY: as for the loads.
+                    unsafe { _mm256_storeu_pd(row.add(4), new1) };
+                }
+            }
+            return;
+        }
+
+        // Clipped tile or strided C: spill the accumulators, then update element by element
+        // with the same fused operations as above.
+        let mut acc = [[0.0f64; NR]; MR];
+        for r in 0..MR {
+            // SAFETY: `acc[r]` holds 8 values.
+            unsafe { _mm256_storeu_pd(acc[r].as_mut_ptr(), c0[r]) };
+            // SAFETY: `acc[r]` holds 8 values, lanes 4..8.
+            unsafe { _mm256_storeu_pd(acc[r].as_mut_ptr().add(4), c1[r]) };
+        }
+        for (i, row) in acc.iter().enumerate().take(mr) {
+            for (j, &ab) in row.iter().enumerate().take(nr) {
+                let cij = c.wrapping_add(i * rsc + j * csc);
+                if beta == 0.0 {
+                    // SAFETY: i < mr, j < nr: an element of the tile the caller vouched for.
+                    unsafe { *cij = alpha * ab };
+                } else {
+                    // SAFETY: as above, readable since beta != 0.
+                    unsafe { *cij = alpha.mul_add(ab, beta * *cij) };
+                }
+            }
+        }
+    }
 }
 
 /// C[..mr, ..nr] ← α·(A panel)(B panel) + β·C, where C[i, j] is at `c + i·rsc + j·csc`.
@@ -69,64 +187,42 @@ unsafe fn tile_6x8(
     nr: usize,
 ) {
     debug_assert!(a.len() >= kc * MR && b.len() >= kc * NR && mr <= MR && nr <= NR);
-    let mut c0 = [_mm256_setzero_pd(); MR];
-    let mut c1 = [_mm256_setzero_pd(); MR];
+    let mut acc = Acc::zero();
     for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(kc) {
-        // SAFETY: `bp` holds NR = 8 values, so lanes 0..4 are in bounds.
-        let b0 = unsafe { _mm256_loadu_pd(bp.as_ptr()) };
-        // SAFETY: as above, lanes 4..8.
-        let b1 = unsafe { _mm256_loadu_pd(bp.as_ptr().add(4)) };
-        for r in 0..MR {
-            let ar = _mm256_set1_pd(ap[r]);
-            c0[r] = _mm256_fmadd_pd(ar, b0, c0[r]);
-            c1[r] = _mm256_fmadd_pd(ar, b1, c1[r]);
-        }
+        acc.step(|r| ap[r], bp);
     }
+    // SAFETY: forwarded from the caller.
+    unsafe { acc.store(alpha, beta, c, rsc, csc, mr, nr) };
+}
 
-    let va = _mm256_set1_pd(alpha);
-    if mr == MR && nr == NR && csc == 1 {
-        // Full tile with unit column stride: two vector updates per row.
-        let vb = _mm256_set1_pd(beta);
-        for r in 0..MR {
-            let row = c.wrapping_add(r * rsc);
-            if beta == 0.0 {
-                // SAFETY: row r < mr, lanes 0..8 < nr of a tile the caller vouched for.
-                unsafe { _mm256_storeu_pd(row, _mm256_mul_pd(va, c0[r])) };
-                // SAFETY: as above, lanes 4..8.
-                unsafe { _mm256_storeu_pd(row.add(4), _mm256_mul_pd(va, c1[r])) };
-            } else {
-                // SAFETY: row r < mr, lanes 0..8 < nr, readable since beta != 0.
-                let (old0, old1) = unsafe { (_mm256_loadu_pd(row), _mm256_loadu_pd(row.add(4))) };
-                let new0 = _mm256_fmadd_pd(va, c0[r], _mm256_mul_pd(vb, old0));
-                let new1 = _mm256_fmadd_pd(va, c1[r], _mm256_mul_pd(vb, old1));
-                // SAFETY: as for the loads.
-                unsafe { _mm256_storeu_pd(row, new0) };
-                // SAFETY: as for the loads.
-                unsafe { _mm256_storeu_pd(row.add(4), new1) };
-            }
-        }
-        return;
+/// As [`tile_6x8`] with all six rows, reading A in place: A[i, p] at `a + i·rsa + p·csa`.
+///
+/// # Safety
+/// As [`tile_6x8`] with `mr = 6`, and `a + i·rsa + p·csa` valid for reads for `i < 6`,
+/// `p < kc`.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_6x8_direct(
+    kc: usize,
+    alpha: f64,
+    a: *const f64,
+    rsa: usize,
+    csa: usize,
+    b: &[f64],
+    beta: f64,
+    c: *mut f64,
+    rsc: usize,
+    csc: usize,
+    nr: usize,
+) {
+    debug_assert!(b.len() >= kc * NR && nr <= NR);
+    let rows: [*const f64; MR] = core::array::from_fn(|r| a.wrapping_add(r * rsa));
+    let mut acc = Acc::zero();
+    for (p, bp) in b.chunks_exact(NR).take(kc).enumerate() {
+        let at = p * csa;
+        // SAFETY: A[r, p] for r < 6, p < kc is inside the block the caller vouched for.
+        acc.step(|r| unsafe { *rows[r].add(at) }, bp);
     }
-
-    // Clipped tile or strided C: spill the accumulators, then update element by element
-    // with the same fused operations as above.
-    let mut acc = [[0.0f64; NR]; MR];
-    for r in 0..MR {
-        // SAFETY: `acc[r]` holds 8 values.
-        unsafe { _mm256_storeu_pd(acc[r].as_mut_ptr(), c0[r]) };
-        // SAFETY: `acc[r]` holds 8 values, lanes 4..8.
-        unsafe { _mm256_storeu_pd(acc[r].as_mut_ptr().add(4), c1[r]) };
-    }
-    for (i, row) in acc.iter().enumerate().take(mr) {
-        for (j, &ab) in row.iter().enumerate().take(nr) {
-            let cij = c.wrapping_add(i * rsc + j * csc);
-            if beta == 0.0 {
-                // SAFETY: i < mr, j < nr: an element of the tile the caller vouched for.
-                unsafe { *cij = alpha * ab };
-            } else {
-                // SAFETY: as above, readable since beta != 0.
-                unsafe { *cij = alpha.mul_add(ab, beta * *cij) };
-            }
-        }
-    }
+    // SAFETY: forwarded from the caller.
+    unsafe { acc.store(alpha, beta, c, rsc, csc, MR, nr) };
 }

@@ -42,15 +42,42 @@ pub(crate) trait Kernel {
         mr: usize,
         nr: usize,
     );
+
+    /// As [`Kernel::tile`] with `mr = MR`, reading A in place (A[i, p] at `a + i·rsa + p·csa`)
+    /// instead of from a packed panel. For products whose A would be used by few B panels.
+    ///
+    /// # Safety
+    /// As [`Kernel::tile`], and `a + i·rsa + p·csa` must be valid for reads for `i < MR`,
+    /// `p < kc`, with no writes to those elements during the call.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile_direct(
+        kc: usize,
+        alpha: f64,
+        a: *const f64,
+        rsa: usize,
+        csa: usize,
+        b: &[f64],
+        beta: f64,
+        c: *mut f64,
+        rsc: usize,
+        csc: usize,
+        nr: usize,
+    );
 }
 
 /// Depth of a k block: a kc × NR micro-panel of B (16 KiB) and an MR × kc one of A stay in
 /// the 32 KiB L1d.
 pub(crate) const KC: usize = 256;
 /// Rows of an A block: MC × KC (≈ 250 KiB at MC = 120) stays in a core's L2.
-pub(crate) const MC: usize = 120;
+pub(crate) const MC: usize = 72;
 /// Columns of a B block: KC × NC (4 MiB at NC = 2048) stays in the shared L3.
 pub(crate) const NC: usize = 2048;
+
+/// Products with at most this many columns read A in place instead of packing it: each
+/// packed A element would be used by at most four B panels, too few to repay the copy.
+pub(crate) const DIRECT_MAX_N: usize = 32;
+
+use std::cell::RefCell;
 
 /// Raw operands of one product C ← αAB + βC: element (i, j) of X at `x + i·rsx + j·csx`.
 #[derive(Clone, Copy)]
@@ -107,34 +134,102 @@ unsafe impl Sync for Raw {}
 /// disjoint from A's and B's, and no other thread may write any of them during the call.
 pub(crate) unsafe fn drive<K: Kernel>(p: &Raw) {
     debug_assert!(p.k > 0 && p.m > 0 && p.n > 0);
-    let kc_max = KC.min(p.k);
-    let mut apack = vec![0.0; MC.min(p.m).div_ceil(K::MR) * K::MR * kc_max];
-    let mut bpack = vec![0.0; NC.min(p.n).div_ceil(K::NR) * K::NR * kc_max];
-    for jc in (0..p.n).step_by(NC) {
-        let nc = NC.min(p.n - jc);
-        for pc in (0..p.k).step_by(KC) {
-            let kc = KC.min(p.k - pc);
+    let (mc_blk, kc_blk, nc_blk) = (MC, KC, NC);
+    // Few B panels per A block: reading A in place costs less than packing it.
+    let direct = p.n <= DIRECT_MAX_N;
+    let kc_max = kc_blk.min(p.k);
+    let a_len = mc_blk.min(p.m).div_ceil(K::MR) * K::MR * kc_max;
+    let b_len = nc_blk.min(p.n).div_ceil(K::NR) * K::NR * kc_max;
+    with_scratch(a_len + b_len, |scratch| {
+        let (apack, bpack) = scratch.split_at_mut(a_len);
+        // SAFETY: forwarded from the caller, with scratch of the sizes `loops` expects.
+        unsafe { loops::<K>(p, direct, (mc_blk, kc_blk, nc_blk), apack, bpack) };
+    });
+}
+
+/// The loop nest of [`drive`] with its packing buffers.
+///
+/// # Safety
+/// As for [`drive`]; `apack` and `bpack` hold at least the packed A and B blocks.
+unsafe fn loops<K: Kernel>(
+    p: &Raw,
+    direct: bool,
+    blocks: (usize, usize, usize),
+    apack: &mut [f64],
+    bpack: &mut [f64],
+) {
+    let (mc_blk, kc_blk, nc_blk) = blocks;
+    for jc in (0..p.n).step_by(nc_blk) {
+        let nc = nc_blk.min(p.n - jc);
+        for pc in (0..p.k).step_by(kc_blk) {
+            let kc = kc_blk.min(p.k - pc);
             let beta = if pc == 0 { p.beta } else { 1.0 };
             let b = p.b.wrapping_add(pc * p.rsb + jc * p.csb);
             // SAFETY: the kc × nc block of B at (pc, jc) is inside the caller's k × n B.
-            unsafe { super::pack::pack_b(K::NR, kc, nc, b, p.rsb, p.csb, &mut bpack) };
-            for ic in (0..p.m).step_by(MC) {
-                let mc = MC.min(p.m - ic);
+            unsafe { super::pack::pack_b(K::NR, kc, nc, b, p.rsb, p.csb, bpack) };
+            for ic in (0..p.m).step_by(mc_blk) {
+                let mc = mc_blk.min(p.m - ic);
                 let a = p.a.wrapping_add(ic * p.rsa + pc * p.csa);
-                // SAFETY: the mc × kc block of A at (ic, pc) is inside the caller's m × k A.
-                unsafe { super::pack::pack_a(K::MR, mc, kc, a, p.rsa, p.csa, &mut apack) };
+                if !direct {
+                    // SAFETY: the mc × kc block of A at (ic, pc) is inside the caller's m × k A.
+                    unsafe { super::pack::pack_a(K::MR, mc, kc, a, p.rsa, p.csa, apack) };
+                }
                 for jr in (0..nc).step_by(K::NR) {
                     let bp = &bpack[jr * kc..(jr + K::NR) * kc];
                     for ir in (0..mc).step_by(K::MR) {
-                        let ap = &apack[ir * kc..(ir + K::MR) * kc];
                         let (i, j) = (ic + ir, jc + jr);
                         let c = p.c.wrapping_add(i * p.rsc + j * p.csc);
                         let (mr, nr) = (K::MR.min(mc - ir), K::NR.min(nc - jr));
+                        let (alpha, rsc, csc) = (p.alpha, p.rsc, p.csc);
+                        if direct && mr == K::MR {
+                            let a = a.wrapping_add(ir * p.rsa);
+                            // SAFETY: CPU checked by the caller; the MR × kc block of A at
+                            // (i, pc) and the tile of C at (i, j) are inside A and C.
+                            unsafe {
+                                K::tile_direct(
+                                    kc, alpha, a, p.rsa, p.csa, bp, beta, c, rsc, csc, nr,
+                                )
+                            };
+                            continue;
+                        }
+                        let ap = if direct {
+                            let a = a.wrapping_add(ir * p.rsa);
+                            // SAFETY: the mr × kc block of A at (i, pc) is inside A.
+                            unsafe { super::pack::pack_a(K::MR, mr, kc, a, p.rsa, p.csa, apack) };
+                            &apack[..K::MR * kc]
+                        } else {
+                            &apack[ir * kc..(ir + K::MR) * kc]
+                        };
                         // SAFETY: CPU checked by the caller; the tile at (i, j) is inside C.
-                        unsafe { K::tile(kc, p.alpha, ap, bp, beta, c, p.rsc, p.csc, mr, nr) };
+                        unsafe { K::tile(kc, alpha, ap, bp, beta, c, rsc, csc, mr, nr) };
                     }
                 }
             }
         }
     }
+}
+
+thread_local! {
+    /// Packing space of this thread, kept between calls: a fresh multi-megabyte buffer per
+    /// call would cost a page fault per 4 KiB, as much as the packing itself for n ≈ 256.
+    /// At most (MC + NC)·KC values (4.4 MiB) per thread.
+    static SCRATCH: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on `len` values of scratch that start on a 64-byte (cache-line) boundary, so
+/// that the micro-kernel's 32-byte loads of a packed panel never straddle two lines.
+fn with_scratch(len: usize, f: impl FnOnce(&mut [f64])) {
+    let aligned = |buf: &mut Vec<f64>, f: &mut dyn FnMut(&mut [f64])| {
+        if buf.len() < len + 8 {
+            *buf = vec![0.0; len + 8];
+        }
+        let start = buf.as_ptr().align_offset(64).min(8);
+        f(&mut buf[start..start + len]);
+    };
+    let mut f = Some(f);
+    let mut call = |s: &mut [f64]| (f.take().expect("called once"))(s);
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => aligned(&mut buf, &mut call),
+        Err(_) => aligned(&mut Vec::new(), &mut call), // re-entered: use a private buffer
+    });
 }

@@ -4,7 +4,7 @@
 //! `mul_add` without hardware FMA is a library call). The tile is small enough that the
 //! accumulators stay in the sixteen xmm registers of baseline x86-64.
 
-use super::blocking::Kernel;
+use super::blocking::{KC, Kernel};
 
 /// The 4 × 4 portable kernel.
 pub(crate) struct Portable;
@@ -49,5 +49,27 @@ impl Kernel for Portable {
                 }
             }
         }
+    }
+
+    unsafe fn tile_direct(
+        kc: usize,
+        alpha: f64,
+        a: *const f64,
+        rsa: usize,
+        csa: usize,
+        b: &[f64],
+        beta: f64,
+        c: *mut f64,
+        rsc: usize,
+        csc: usize,
+        nr: usize,
+    ) {
+        // Pack the one panel: plain Rust gains nothing from reading A in place.
+        let mut panel = [0.0; MR * KC];
+        let panel = &mut panel[..MR * kc];
+        // SAFETY: the MR × kc block of A at `a` is one the caller vouched for.
+        unsafe { super::pack::pack_a(MR, MR, kc, a, rsa, csa, panel) };
+        // SAFETY: forwarded from the caller.
+        unsafe { Self::tile(kc, alpha, panel, b, beta, c, rsc, csc, MR, nr) };
     }
 }
