@@ -38,8 +38,10 @@ fn screening_removes_half_the_columns_and_changes_nothing() {
             let what = format!("[{lower}, {upper}] {gram:?} ws={working_sets}");
             assert!(
                 info.screened >= p / 2,
-                "{what}: only {} of {p} columns screened",
-                info.screened
+                "{what}: only {} of {p} columns screened (gaps {:?}, {} epochs)",
+                info.screened,
+                info.gap_history,
+                info.epochs
             );
             for j in 0..p {
                 assert!(

@@ -95,7 +95,7 @@ impl Gram {
                 q_mat[i * p + j] = v;
             }
         }
-        let q: Vec<f64> = (0..p).map(|j| dot(spec.col(j), spec.b)).collect(); // Aᵀb
+        let q = spec.atb.clone(); // Aᵀb
         let mut g = q.clone();
         for (j, &lj) in lambda.iter().enumerate() {
             if lj != 0.0 {

@@ -146,7 +146,7 @@ pub fn alpha_max(problem: &LassoProblem) -> Result<f64> {
 pub(crate) fn alpha_max_spec(spec: &Spec) -> f64 {
     let mut amax: f64 = 0.0;
     for j in 0..spec.p {
-        let zj = dot(spec.col(j), spec.b); // a_jᵀb
+        let zj = spec.atb[j]; // a_jᵀb
         let up = if spec.upper[j] > 0.0 {
             zj.max(0.0)
         } else {

@@ -253,7 +253,8 @@ pub struct LassoInfo {
     pub rel_gap: f64,
     /// Number of non-zero coefficients.
     pub nnz: usize,
-    /// Columns removed by gap-safe screening (proven λ*_j = 0).
+    /// Columns proven λ*_j = 0 by the gap-safe sphere test (removed during the solve, plus
+    /// those the final gap certifies); 0 with screening off.
     pub screened: usize,
     /// Size of the last working set (the number of live columns when working sets are off).
     pub working_set: usize,

@@ -69,9 +69,11 @@ pub fn lasso_path(
     n: usize,
     params: &LassoParams,
 ) -> Result<LassoPath> {
-    let amax = alpha_max_spec(&Spec::without_alpha(problem)?);
-    let alphas = geometric_alphas(amax, ratio, n)?;
-    lasso_path_with_alphas(problem, &alphas, params)
+    check_params(params)?;
+    let spec = Spec::without_alpha(problem)?;
+    spec.check_warm(problem.warm_start)?;
+    let alphas = geometric_alphas(alpha_max_spec(&spec), ratio, n)?;
+    Ok(solve_path(spec, problem.warm_start, &alphas, params))
 }
 
 /// The path over the given penalties, solved in the given order (decreasing is fastest),
@@ -85,17 +87,27 @@ pub fn lasso_path_with_alphas(
     params: &LassoParams,
 ) -> Result<LassoPath> {
     check_params(params)?;
-    let mut spec = Spec::without_alpha(problem)?;
+    let spec = Spec::without_alpha(problem)?;
     spec.check_warm(problem.warm_start)?;
     for &alpha in alphas {
         check_alpha(alpha)?;
     }
+    Ok(solve_path(spec, problem.warm_start, alphas, params))
+}
+
+/// The path on a validated problem (A's norms and Aᵀb computed once for all α).
+fn solve_path(
+    mut spec: Spec,
+    warm_start: Option<&[f64]>,
+    alphas: &[f64],
+    params: &LassoParams,
+) -> LassoPath {
     let mut path = LassoPath {
         alphas: alphas.to_vec(),
         lambdas: Vec::with_capacity(alphas.len()),
         infos: Vec::with_capacity(alphas.len()),
     };
-    let mut warm: Option<Vec<f64>> = problem.warm_start.map(|w| w.to_vec());
+    let mut warm: Option<Vec<f64>> = warm_start.map(|w| w.to_vec());
     for &alpha in alphas {
         spec.set_alpha(alpha);
         let (lambda, info) = solve(&spec, warm.as_deref(), params);
@@ -103,5 +115,5 @@ pub fn lasso_path_with_alphas(
         path.lambdas.push(lambda);
         path.infos.push(info);
     }
-    Ok(path)
+    path
 }

@@ -44,6 +44,8 @@ pub(crate) struct Spec<'a> {
     pub(crate) norm: Vec<f64>,
     /// 1/‖a_j‖² (0 for a zero column).
     pub(crate) inv_norm2: Vec<f64>,
+    /// Aᵀb: the correlations at λ = 0 (first check of a cold start, α_max, Gram mode).
+    pub(crate) atb: Vec<f64>,
     /// ½‖b‖² = P(0), the scale of the relative gap.
     pub(crate) half_bb: f64,
 }
@@ -147,7 +149,6 @@ impl<'a> Spec<'a> {
             Some(c) => c.to_vec(),
             None => vec![1.0; p],
         };
-        first_non_finite("A", problem.a)?;
         first_non_finite("b", problem.b)?;
         first_non_finite("lower bounds", &lower)?;
         first_non_finite("upper bounds", &upper)?;
@@ -170,12 +171,22 @@ impl<'a> Spec<'a> {
                 reason: format!("c[{j}] = {} < 0", c[j]),
             });
         }
-        let norm2: Vec<f64> = (0..p)
+        // One pass over A: ‖a_j‖² and a_jᵀb while the column is in cache. A NaN or ±inf in
+        // A makes its column's ‖a_j‖² non-finite, so A is scanned entry by entry only then
+        // (nothing has been returned or changed yet: the check still precedes the work).
+        let (norm2, atb): (Vec<f64>, Vec<f64>) = (0..p)
             .map(|j| {
                 let col = &problem.a[j * m..(j + 1) * m];
-                dot(col, col)
+                (dot(col, col), dot(col, problem.b))
             })
-            .collect();
+            .unzip();
+        if norm2.iter().any(|v| !v.is_finite()) {
+            first_non_finite("A", problem.a)?;
+            return Err(Error::InvalidParam {
+                name: "A",
+                reason: "a column's squared norm overflows f64; rescale A".to_string(),
+            });
+        }
         Ok(Spec {
             a: problem.a,
             m,
@@ -190,6 +201,7 @@ impl<'a> Spec<'a> {
                 .iter()
                 .map(|&v| if v > 0.0 { 1.0 / v } else { 0.0 })
                 .collect(),
+            atb,
             half_bb: 0.5 * dot(problem.b, problem.b),
         })
     }
@@ -287,12 +299,21 @@ fn run<B: Backend>(
         stop: StopReason::MaxEpochs,
     };
     let mut penalty = penalty_of(&lambda, &live);
+    let mut cold = lambda.iter().all(|&l| l == 0.0);
+    let mut prev_gap = f64::INFINITY;
     info.objective_history
         .push(0.5 * be.br_rr(&lambda, &live).1 + penalty);
     loop {
         // Full check on every live column.
-        for &j in &live {
-            z[j] = be.corr(j); // a_jᵀr
+        if cold {
+            for &j in &live {
+                z[j] = spec.atb[j]; // r = b at λ = 0
+            }
+            cold = false;
+        } else {
+            for &j in &live {
+                z[j] = be.corr(j); // a_jᵀr
+            }
         }
         let (br, rr) = be.br_rr(&lambda, &live);
         penalty = penalty_of(&lambda, &live); // drop the drift of the incremental sum
@@ -321,16 +342,24 @@ fn run<B: Backend>(
         }
         if params.working_sets && live.len() > WS_MIN_LIVE {
             let nnz = live.iter().filter(|&&j| lambda[j] != 0.0).count();
-            ws_size = if ws_size == 0 { WS_START } else { 2 * ws_size };
+            // [Celer, "prune"]: W = the non-zeros twice over, grown only when a round
+            // did not halve the full gap (so W eventually covers every live column).
+            ws_size = if ws_size > 0 && gap > 0.5 * prev_gap {
+                2 * ws_size
+            } else {
+                WS_START
+            };
             ws_size = ws_size.max(2 * nnz).min(live.len());
             working_set(spec, &live, &z, s, &lambda, ws_size, &mut scratch, &mut ws);
         } else {
             ws.clone_from(&live);
         }
         info.working_set = ws.len();
+        prev_gap = gap;
         let whole = ws.len() == live.len();
         let inner_tol = tol_abs.max(WS_INNER_FRACTION * gap);
         let start = info.epochs;
+        let mut last_gap_ws = f64::INFINITY;
         anderson.reset(ws.len());
         if params.extrapolation {
             anderson.push(ws.iter().map(|&j| lambda[j]));
@@ -369,10 +398,18 @@ fn run<B: Backend>(
             }
             let (br, rr) = be.br_rr(&lambda, &ws);
             let (dual_ws, _) = ray_dual(spec, &ws, &z, br, rr, &mut breaks);
-            if 0.5 * rr + penalty - dual_ws <= inner_tol {
+            let gap_ws = 0.5 * rr + penalty - dual_ws;
+            // Done, or stalled at the rounding floor (possible when tol·½‖b‖² is below it).
+            if gap_ws <= inner_tol || gap_ws >= last_gap_ws {
                 break;
             }
+            last_gap_ws = gap_ws;
         }
+    }
+    if params.screening {
+        // One more sphere test at the final gap: the count is then every column certified
+        // zero, whether or not removing it saved work.
+        info.screened += screen(spec, &mut live, &best_zt, info.gap, &lambda);
     }
     info.dual = best_dual;
     info.nnz = lambda.iter().filter(|&&l| l != 0.0).count();
