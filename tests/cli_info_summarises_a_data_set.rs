@@ -87,7 +87,7 @@ fn info_without_labels_for_idx_or_on_an_unknown_name_explains_itself() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr.contains("IDX images need their labels file"),
+        stderr.contains("needs a separate labels file; give the labels file with --labels FILE"),
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");

@@ -2,11 +2,11 @@
 //! feature ranges: the first thing to look at before training on a file.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::data::{Dataset, csv, idx, npy};
+use crate::data::{Dataset, Format, npy, read_dataset};
 use crate::error::{Error, Result};
 
 /// Worked examples shown after `puma info --help`.
@@ -23,15 +23,25 @@ Formats are told apart by the file name: *.csv (a header with a `label` column, 
 column a feature), *.npy, and IDX names containing `idx` or `ubyte` (gzipped or not).
 Use --format to override.";
 
-/// File format of the data set.
+/// File format of the data set (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum FormatArg {
     /// CSV with a header and a `label` column.
     Csv,
     /// IDX images (labels from --labels), gzipped or not.
     Idx,
     /// NumPy .npy features (labels from --labels, optional).
     Npy,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Idx => Format::Idx,
+            FormatArg::Npy => Format::Npy,
+        }
+    }
 }
 
 /// Arguments of `puma info`.
@@ -45,7 +55,7 @@ pub struct InfoArgs {
     pub labels: Option<PathBuf>,
     /// File format; by default guessed from the file name.
     #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    pub format: Option<FormatArg>,
     /// Print the range of every feature, not only the first 20.
     #[arg(long)]
     pub all: bool,
@@ -62,38 +72,22 @@ const SHOWN_FEATURES: usize = 20;
 /// [`Error::Io`] for unreadable or malformed files; [`Error::Io`] if `out` fails.
 pub fn run(args: &InfoArgs, out: &mut dyn Write) -> Result<()> {
     let format = match args.format {
-        Some(f) => f,
-        None => guess_format(&args.file)?,
+        Some(f) => f.into(),
+        None => {
+            Format::from_path(&args.file).map_err(|e| with_hint(e, "use --format csv|idx|npy"))?
+        }
     };
     let text = match (format, &args.labels) {
-        (Format::Csv, None) => summary(&csv::read_csv(&args.file)?, "CSV", args.all),
-        (Format::Csv, Some(_)) => {
-            return Err(Error::InvalidParam {
-                name: "--labels",
-                reason: "a CSV file holds its own `label` column; --labels is for IDX and NPY"
-                    .into(),
-            });
-        }
-        (Format::Idx, Some(labels)) => {
-            summary(&idx::read_idx(&args.file, labels)?, "IDX", args.all)
-        }
-        (Format::Idx, None) => {
-            return Err(Error::InvalidParam {
-                name: "--labels",
-                reason: format!(
-                    "IDX images need their labels file: puma info {} --labels FILE",
-                    args.file.display()
-                ),
-            });
-        }
-        (Format::Npy, Some(labels)) => {
-            summary(&npy::read_npy_dataset(&args.file, labels)?, "NPY", args.all)
-        }
         (Format::Npy, None) => {
             let arr = npy::read_npy_features(&args.file)?;
             let (n, d) = (arr.rows(), arr.cols());
             let ds = Dataset::new(arr.data, d, vec![0; n])?.with_source(&args.file);
             summary(&ds, "NPY, features only", args.all)
+        }
+        (_, labels) => {
+            let ds = read_dataset(&args.file, labels.as_deref(), Some(format))
+                .map_err(|e| with_hint(e, "give the labels file with --labels FILE"))?;
+            summary(&ds, format.name(), args.all)
         }
     };
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -122,25 +116,16 @@ fn num(v: f64) -> String {
     }
 }
 
-/// The format told by the file name.
-fn guess_format(path: &Path) -> Result<Format> {
-    let name = path
-        .file_name()
-        .map(|s| s.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase());
-    match ext.as_deref() {
-        Some("csv") => Ok(Format::Csv),
-        Some("npy") => Ok(Format::Npy),
-        _ if name.contains("idx") || name.contains("ubyte") => Ok(Format::Idx),
-        _ => Err(Error::InvalidParam {
-            name: "FILE",
-            reason: format!(
-                "cannot tell the format of {} from its name (expected *.csv, *.npy, or an IDX \
-                 name such as *-idx3-ubyte[.gz]); use --format csv|idx|npy",
-                path.display()
-            ),
-        }),
+/// Appends a command-line hint to an [`Error::InvalidParam`] about the arguments.
+fn with_hint(e: Error, hint: &str) -> Error {
+    match e {
+        Error::InvalidParam { name, reason } if name == "format" || name == "labels" => {
+            Error::InvalidParam {
+                name,
+                reason: format!("{reason}; {hint}"),
+            }
+        }
+        other => other,
     }
 }
 
@@ -200,16 +185,6 @@ fn summary(ds: &Dataset, kind: &str, all: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_are_told_by_name() {
-        let g = |s: &str| guess_format(Path::new(s)).ok();
-        assert_eq!(g("a/b.CSV"), Some(Format::Csv));
-        assert_eq!(g("x.npy"), Some(Format::Npy));
-        assert_eq!(g("train-images-idx3-ubyte.gz"), Some(Format::Idx));
-        assert_eq!(g("t10k-labels.idx1-ubyte"), Some(Format::Idx));
-        assert_eq!(g("data.txt"), None);
-    }
 
     #[test]
     fn the_summary_lists_counts_and_ranges() {

@@ -14,6 +14,8 @@
 //! | NPY features + NPY labels | [`npy::read_npy_dataset`] | byte offset ([`Error::DataAt`]) |
 //! | one 0-based row index per line | [`indices::read_indices`] | line and column ([`Error::Data`]) |
 //!
+//! [`read_dataset`] tells CSV, IDX and NPY apart by the file name and calls the right reader.
+//!
 //! Randomness (shuffles, splits, generators, label flips) is seeded and drawn from
 //! [`rand_chacha::ChaCha8Rng`], whose output is fixed by its algorithm; integer draws use the
 //! rejection sampler in this module rather than `rand`'s range sampling, so a seed gives the
@@ -37,9 +39,11 @@ pub mod npy;
 pub mod synthetic;
 
 mod dataset;
+mod load;
 mod split;
 
 pub use dataset::{Dataset, Scaler};
+pub use load::{Format, read_dataset};
 pub use split::{Split, permutation};
 
 use rand::RngCore;
