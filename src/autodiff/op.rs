@@ -13,7 +13,7 @@
 
 use super::mat::Mat;
 use super::matmul::matmul;
-use super::special::{erfc, normal_cdf, normal_pdf};
+use super::special::{erfc, normal_cdf, normal_pdf, tanh};
 
 /// An element-wise activation f applied entry by entry, with its derivative f′.
 ///
@@ -67,7 +67,7 @@ impl Activation {
     /// f(x).
     pub fn apply(self, x: f64) -> f64 {
         match self {
-            Activation::Tanh => x.tanh(),
+            Activation::Tanh => tanh(x),
             Activation::Sigmoid => sigmoid(x),
             Activation::Relu => x.max(0.0),
             // ln(1 + eˣ) = max(x, 0) + ln(1 + e^{−|x|}): no overflow, no cancellation.
@@ -90,6 +90,40 @@ impl Activation {
             }
             Activation::Softplus => sigmoid(x),
             Activation::Gelu => normal_cdf(x) + x * normal_pdf(x),
+        }
+    }
+}
+
+impl Activation {
+    /// y ← f(y) entry by entry (the variant is matched once, outside the loop).
+    pub fn apply_in_place(self, y: &mut [f64]) {
+        match self {
+            Activation::Tanh => y.iter_mut().for_each(|v| *v = tanh(*v)),
+            Activation::Relu => y.iter_mut().for_each(|v| *v = v.max(0.0)),
+            f => y.iter_mut().for_each(|v| *v = f.apply(*v)),
+        }
+    }
+
+    /// d ← d + g ⊙ f′(x), given y = f(x) (the variant is matched once, outside the loop).
+    ///
+    /// # Panics
+    /// If the slices differ in length.
+    #[track_caller]
+    pub fn accumulate_vjp(self, g: &[f64], x: &[f64], y: &[f64], d: &mut [f64]) {
+        let len = d.len();
+        assert!(
+            g.len() == len && x.len() == len && y.len() == len,
+            "accumulate_vjp: lengths differ"
+        );
+        match self {
+            Activation::Tanh => (0..len).for_each(|i| d[i] += g[i] * (1.0 - y[i] * y[i])),
+            Activation::Sigmoid => (0..len).for_each(|i| d[i] += g[i] * y[i] * (1.0 - y[i])),
+            Activation::Relu => (0..len).for_each(|i| {
+                if x[i] > 0.0 {
+                    d[i] += g[i]
+                }
+            }),
+            f => (0..len).for_each(|i| d[i] += g[i] * f.derivative(x[i], y[i])),
         }
     }
 }
@@ -403,14 +437,7 @@ impl Op {
                 if needs(a) {
                     let x = values(a);
                     let da = slot(adj, a, x);
-                    for ((d, gi), (xi, yi)) in da
-                        .data
-                        .iter_mut()
-                        .zip(&g.data)
-                        .zip(x.data.iter().zip(&y.data))
-                    {
-                        *d += gi * f.derivative(*xi, *yi); // Ā += G ⊙ f′(A)
-                    }
+                    f.accumulate_vjp(&g.data, &x.data, &y.data, &mut da.data); // Ā += G ⊙ f′(A)
                 }
             }
             Op::Slice { a, offset } => {

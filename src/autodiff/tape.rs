@@ -184,7 +184,7 @@ impl Tape {
     /// f(A) entry by entry for an [`Activation`] f.
     pub fn activation(&mut self, a: Var, f: Activation) -> Var {
         let mut y = self.value(a).clone();
-        y.data.iter_mut().for_each(|v| *v = f.apply(*v));
+        f.apply_in_place(&mut y.data);
         self.push(y, Op::Unary { a: a.0, f })
     }
 
