@@ -8,7 +8,7 @@
 //! cross-entropy with integer labels, Brier score, per-sample weights, sum/mean and the
 //! weight decay (μ/2)‖θ‖².
 //!
-//! Entry points follow JAX/autograd: [`value_and_grad`] and [`grad`] take a closure that
+//! Entry points follow JAX/autograd: [`value_and_grad`] and [`grad()`] take a closure that
 //! builds J from a flat θ. [`check::check_grad`] is the finite-difference oracle every
 //! gradient is tested against. One gradient costs about 2–3 forward passes (DESIGN.md §2);
 //! every matrix product goes through [`matmul::matmul`].

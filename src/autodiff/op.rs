@@ -3,7 +3,7 @@
 //! For a node y = f(x₁, …, x_k) the reverse pass receives ȳ = ∂J/∂y and adds the
 //! vector-Jacobian products x̄_j += (∂f/∂x_j)ᵀ ȳ into the parents' adjoints. Each op below is
 //! a `forward` that computes y (and saves what its derivative needs) next to a `vjp` arm
-//! in [`Op::vjp`] that applies the transposed Jacobian. Nothing is ever formed as a
+//! in `Op::vjp` that applies the transposed Jacobian. Nothing is ever formed as a
 //! Jacobian matrix: every vjp costs about as much as its forward.
 //!
 //! Designed for Pearlmutter's forward-over-reverse HVP [Pearl94] (issue 5): every op keeps
@@ -21,7 +21,7 @@ use super::special::{erfc, normal_cdf, normal_pdf, tanh};
 /// |---|---|---|
 /// | `tanh` | tanh x | 1 − tanh² x |
 /// | `sigmoid` | σ(x) = 1/(1 + e^{−x}) | σ(x)(1 − σ(x)) |
-/// | `relu` | max(x, 0) | 1[x > 0] (0 at x = 0, as PyTorch) |
+/// | `relu` | max(x, 0) | 1 for x > 0, else 0 (0 at x = 0, as PyTorch) |
 /// | `softplus` | ln(1 + eˣ) | σ(x) |
 /// | `gelu` | x·Φ(x) = ½x·erfc(−x/√2) (exact, PyTorch's default) | Φ(x) + x·φ(x) |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

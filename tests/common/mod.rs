@@ -1,5 +1,4 @@
-//! Shared test helpers: fixture paths and a tiny CSV reader (header, numbers, a `label`
-//! column), used until every test reads data through `puma::data`.
+//! Shared test helpers: fixture paths, CSV fixtures as plain vectors, summary.json, splits.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -18,27 +17,12 @@ pub struct Table {
     pub y: Vec<usize>,
 }
 
-/// Reads a CSV with a header, numeric feature columns and an integer `label` column.
+/// Reads a CSV with a header, numeric feature columns and an integer `label` column
+/// (through `puma::data::csv`).
 pub fn read_csv(rel: &str) -> Table {
-    let text = std::fs::read_to_string(fixture(rel)).expect("fixture readable");
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let label_col = header
-        .iter()
-        .position(|h| *h == "label")
-        .expect("label column");
-    let d = header.len() - 1;
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for line in lines.filter(|l| !l.trim().is_empty()) {
-        for (j, field) in line.split(',').enumerate() {
-            if j == label_col {
-                y.push(field.trim().parse().expect("integer label"));
-            } else {
-                x.push(field.trim().parse::<f64>().expect("number"));
-            }
-        }
-    }
-    assert_eq!(x.len(), y.len() * d);
+    let ds = puma::data::csv::read_csv(fixture(rel)).expect("fixture readable");
+    let d = ds.d();
+    let (x, y) = ds.into_parts();
     Table { x, d, y }
 }
 

@@ -1,10 +1,10 @@
 //! Training: minimising [J] to a true optimum θ̂, where influence functions are meaningful.
 //!
 //! [`train`] starts from a seeded initialisation and runs full-batch L-BFGS with a
-//! strong-Wolfe line search ([`lbfgs`]) to ‖∇J‖∞ ≤ 1e-10, then, for logistic regression, a
+//! strong-Wolfe line search ([`lbfgs()`]) to ‖∇J‖∞ ≤ 1e-10, then, for logistic regression, a
 //! Newton polish with the closed-form Hessian ([`newton`]) to ‖∇J‖∞ ≤ 1e-12 ([retrain-w] of
 //! DESIGN.md §1). MLPs with hidden layers stop after L-BFGS until exact HVPs exist (issue 5).
-//! [`adam`] is mini-batch Adam for larger data. Every run returns a [`TrainInfo`] with the
+//! [`adam()`] is mini-batch Adam for larger data. Every run returns a [`TrainInfo`] with the
 //! final ‖∇J‖∞. The objective's reductions run over fixed chunks in a fixed order, so every
 //! result is bit-identical whatever the number of rayon threads.
 
@@ -77,7 +77,7 @@ impl Default for TrainParams {
 /// of both phases).
 ///
 /// # Errors
-/// As [`Mlp::value_and_grad`], [`lbfgs`] and [`newton_polish_logistic`].
+/// As [`Mlp::value_and_grad`], [`lbfgs()`] and [`newton_polish_logistic`].
 pub fn train(mlp: &Mlp, s: &Samples, params: &TrainParams) -> Result<(Vec<f64>, TrainInfo)> {
     train_from(mlp, mlp.init(params.seed), s, params)
 }
