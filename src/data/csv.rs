@@ -17,11 +17,8 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::Dataset;
+use super::{Dataset, MAX_LABEL};
 use crate::error::{Error, Result};
-
-/// Largest label accepted (so K stays a plausible number of classes, not a typo's 10¹²).
-pub const MAX_LABEL: usize = 1 << 20;
 
 /// Reads a CSV data set from `path`.
 ///

@@ -223,12 +223,12 @@ pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<usize>> {
                     8 + (i * arr.dtype.size()) as u64,
                     format!("label {i} is {v}; labels must be non-negative"),
                 ))
-            } else if v > super::csv::MAX_LABEL as f64 {
+            } else if v > super::MAX_LABEL as f64 {
                 Err(fail(
                     8 + (i * arr.dtype.size()) as u64,
                     format!(
                         "label {i} is {v}, larger than the largest supported label {}",
-                        super::csv::MAX_LABEL
+                        super::MAX_LABEL
                     ),
                 ))
             } else {

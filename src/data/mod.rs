@@ -9,10 +9,10 @@
 //!
 //! | format | reader | errors name |
 //! |---|---|---|
-//! | CSV with header and a `label` column | [`csv::read_csv`] | line and column ([`Error::Data`]) |
-//! | IDX images + labels, gzipped or not | [`idx::read_idx`] | byte offset ([`Error::DataAt`]) |
-//! | NPY features + NPY labels | [`npy::read_npy_dataset`] | byte offset ([`Error::DataAt`]) |
-//! | one 0-based row index per line | [`indices::read_indices`] | line and column ([`Error::Data`]) |
+//! | CSV with header and a `label` column | [`csv::read_csv`] | line and column ([`Error::Data`](crate::Error::Data)) |
+//! | IDX images + labels, gzipped or not | [`idx::read_idx`] | byte offset ([`Error::DataAt`](crate::Error::DataAt)) |
+//! | NPY features + NPY labels | [`npy::read_npy_dataset`] | byte offset ([`Error::DataAt`](crate::Error::DataAt)) |
+//! | one 0-based row index per line | [`indices::read_indices`] | line and column ([`Error::Data`](crate::Error::Data)) |
 //!
 //! [`read_dataset`] tells CSV, IDX and NPY apart by the file name and calls the right reader.
 //!
@@ -48,6 +48,10 @@ pub use split::{Split, permutation};
 
 use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
+
+/// Largest class label any reader accepts, so that K stays a plausible number of classes
+/// (a stray `1e12` in a label column is an error, not a request for 10¹² classes).
+pub const MAX_LABEL: usize = 1 << 20;
 
 /// A ChaCha8 generator seeded from `seed` (the one seeding convention used throughout puma).
 pub(crate) fn rng_from_seed(seed: u64) -> ChaCha8Rng {

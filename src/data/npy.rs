@@ -177,9 +177,9 @@ fn read_labels_at(path: &Path) -> Result<(Vec<usize>, usize)> {
                 Exact::Int(v) if v < 0 => Err(fail(format!(
                     "label {i} is {v}; labels must be integers 0, 1, 2, ..."
                 ))),
-                Exact::Int(v) if v > super::csv::MAX_LABEL as i128 => Err(fail(format!(
+                Exact::Int(v) if v > super::MAX_LABEL as i128 => Err(fail(format!(
                     "label {i} is {v}, larger than the largest supported label {}",
-                    super::csv::MAX_LABEL
+                    super::MAX_LABEL
                 ))),
                 Exact::Int(v) => Ok(v as usize),
                 Exact::Float(v) => super::csv::parse_label(&v.to_string())

@@ -1,7 +1,7 @@
 //! Seeded synthetic data sets (two moons, a disc inside a ring, Gaussian blobs) and seeded
 //! label noise.
 //!
-//! Each generator draws from [`ChaCha8Rng`](rand_chacha::ChaCha8Rng) seeded with `seed`, so a
+//! Each generator draws from [`rand_chacha::ChaCha8Rng`] seeded with `seed`, so a
 //! seed names one data set. Rows are shuffled (as scikit-learn's generators do by default),
 //! features are named `x0, x1, ...`. Cost: O(n·d) draws.
 //!
