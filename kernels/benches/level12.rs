@@ -11,6 +11,8 @@
 //! | axpy | 24 n (read x, y; write y) |
 //! | gemv | 8 (m n + len x + 2 len y) (read A, x, y; write y) |
 //!
+//! A last group times the element-wise kernels in elements per second.
+//!
 //! Compare the out-of-cache figures with `bash ../shared/tools/peak/run.sh mem` (dot and
 //! triad at DRAM size, one thread). Run with modest times, e.g.
 //! `cargo bench -p puma-kernels --bench level12 -- --measurement-time 2 --warm-up-time 1`.
@@ -18,7 +20,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput};
 use puma_kernels::dispatch::Level;
 use puma_kernels::level12 as var;
-use puma_kernels::{Trans, naive};
+use puma_kernels::{Activation, Trans, naive};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
@@ -152,11 +154,54 @@ fn bench_gemv(c: &mut Criterion) {
     }
 }
 
+/// Element-wise kernels in cache (4096 elements), in elements per second: the vectorised
+/// exp (sigmoid, log-softmax over rows of 16 classes) and relu against std calls.
+fn bench_elementwise(c: &mut Criterion) {
+    let n = 4096;
+    let x: Vec<f64> = seeded(n, 8).iter().map(|v| 8.0 * v).collect();
+    let mut y = vec![0.0; n];
+    for act in [
+        Activation::Relu,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Gelu,
+    ] {
+        let mut g = c.benchmark_group(act.name());
+        g.throughput(Throughput::Elements(n as u64));
+        for level in var::available() {
+            g.bench_function(BenchmarkId::new(name(level), n), |b| {
+                b.iter(|| var::activation_apply(level, act, black_box(&x), black_box(&mut y)))
+            });
+        }
+        g.bench_function(BenchmarkId::new("naive", n), |b| {
+            b.iter(|| {
+                for (yi, xi) in y.iter_mut().zip(black_box(&x)) {
+                    *yi = naive::activation_naive(act, *xi);
+                }
+            })
+        });
+        g.finish();
+    }
+    let mut g = c.benchmark_group("log_softmax");
+    g.throughput(Throughput::Elements(n as u64));
+    let cols = 16;
+    for level in var::available() {
+        g.bench_function(BenchmarkId::new(name(level), n), |b| {
+            b.iter(|| var::log_softmax_rows(level, cols, black_box(&x), black_box(&mut y)))
+        });
+    }
+    g.bench_function(BenchmarkId::new("naive", n), |b| {
+        b.iter(|| naive::log_softmax_rows_naive(cols, black_box(&x), black_box(&mut y)))
+    });
+    g.finish();
+}
+
 /// Runs every group (what `criterion_group!` + `criterion_main!` expand to, documented).
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench_dot(&mut c);
     bench_axpy(&mut c);
     bench_gemv(&mut c);
+    bench_elementwise(&mut c);
     c.final_summary();
 }

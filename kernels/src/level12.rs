@@ -257,13 +257,21 @@ fn gemv_t_acc(
 }
 
 /// [`Activation::apply`] on the given variant.
+///
+/// AVX2 has vector code for relu and sigmoid; the other activations are std calls on both
+/// paths.
 #[track_caller]
 pub fn activation_apply(level: Level, act: Activation, x: &[f64], y: &mut [f64]) {
     assert_eq!(x.len(), y.len(), "activation: x and y differ in length");
     #[cfg(target_arch = "x86_64")]
-    if use_avx2(level) && act == Activation::Relu {
-        // SAFETY: `use_avx2` returned true only after detecting avx2 and fma on this CPU.
-        return unsafe { avx2::relu(x, y) };
+    if use_avx2(level) {
+        match act {
+            // SAFETY: `use_avx2` returned true only after detecting avx2 and fma on this CPU.
+            Activation::Relu => return unsafe { avx2::relu(x, y) },
+            // SAFETY: as above.
+            Activation::Sigmoid => return unsafe { avx2::sigmoid(x, y) },
+            _ => {}
+        }
     }
     let _ = level;
     portable::activation_apply(act, x, y)
@@ -273,15 +281,21 @@ pub fn activation_apply(level: Level, act: Activation, x: &[f64], y: &mut [f64])
 #[track_caller]
 pub fn activation_apply_in_place(level: Level, act: Activation, x: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
-    if use_avx2(level) && act == Activation::Relu {
-        // SAFETY: `use_avx2` returned true only after detecting avx2 and fma on this CPU.
-        return unsafe { avx2::relu_in_place(x) };
+    if use_avx2(level) {
+        match act {
+            // SAFETY: `use_avx2` returned true only after detecting avx2 and fma on this CPU.
+            Activation::Relu => return unsafe { avx2::relu_in_place(x) },
+            // SAFETY: as above.
+            Activation::Sigmoid => return unsafe { avx2::sigmoid_in_place(x) },
+            _ => {}
+        }
     }
     let _ = level;
     portable::activation_apply_in_place(act, x)
 }
 
-/// [`Activation::deriv`] on the given variant.
+/// [`Activation::deriv`] on the given variant (AVX2: vector σ′ for sigmoid, and σ for
+/// softplus′).
 #[track_caller]
 pub fn activation_deriv(level: Level, act: Activation, x: &[f64], d: &mut [f64]) {
     assert_eq!(
@@ -289,7 +303,17 @@ pub fn activation_deriv(level: Level, act: Activation, x: &[f64], d: &mut [f64])
         d.len(),
         "activation deriv: x and d differ in length"
     );
-    let _ = use_avx2(level); // one code path: the derivatives are scalar std calls
+    #[cfg(target_arch = "x86_64")]
+    if use_avx2(level) {
+        match act {
+            // SAFETY: `use_avx2` returned true only after detecting avx2 and fma on this CPU.
+            Activation::Sigmoid => return unsafe { avx2::sigmoid_deriv(x, d) },
+            // SAFETY: as above.
+            Activation::Softplus => return unsafe { avx2::sigmoid(x, d) },
+            _ => {}
+        }
+    }
+    let _ = level;
     portable::activation_deriv(act, x, d)
 }
 
@@ -318,9 +342,8 @@ pub fn log_softmax_rows(level: Level, cols: usize, x: &[f64], y: &mut [f64]) {
         "log_softmax_rows: length {} is not a multiple of cols = {cols}",
         x.len()
     );
-    let _ = use_avx2(level);
     y.copy_from_slice(x);
-    portable::log_softmax_rows_in_place(cols, y)
+    log_softmax_rows_in_place(level, cols, y)
 }
 
 /// [`crate::log_softmax_rows_in_place`] on the given variant.
@@ -331,6 +354,11 @@ pub fn log_softmax_rows_in_place(level: Level, cols: usize, x: &mut [f64]) {
         "log_softmax_rows: length {} is not a multiple of cols = {cols}",
         x.len()
     );
-    let _ = use_avx2(level);
+    #[cfg(target_arch = "x86_64")]
+    if use_avx2(level) {
+        // SAFETY: `use_avx2` returned true only after detecting avx2 and fma on this CPU.
+        return unsafe { avx2::log_softmax_rows_in_place(cols, x) };
+    }
+    let _ = level;
     portable::log_softmax_rows_in_place(cols, x)
 }

@@ -33,7 +33,7 @@ mod level3;
 pub use level3::*;
 
 pub use elementwise::{Activation, log_softmax_rows, log_softmax_rows_in_place};
-pub use special::erf;
+pub use special::{erf, erfc};
 
 /// Whether [`gemv`] multiplies by the matrix as stored or by its transpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

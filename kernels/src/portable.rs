@@ -5,7 +5,7 @@
 //! and LLVM may not reassociate it). Products and sums stay separate operations: without
 //! the `fma` target feature, `f64::mul_add` is a slow library call. The element-wise
 //! kernels call std's `tanh`, `exp`, `ln_1p` and `cosh` (each within 1–2 ulp) and
-//! [`crate::erf`], one element at a time. Callers in [`crate::level12`] have checked all
+//! [`crate::erfc`], one element at a time. Callers in [`crate::level12`] have checked all
 //! lengths and strides.
 
 use crate::Activation;
@@ -169,9 +169,10 @@ fn normal_pdf(x: f64) -> f64 {
     FRAC_1_SQRT_2PI * (-0.5 * x * x).exp()
 }
 
-/// The standard normal distribution function Φ(x) = ½ (1 + erf(x / √2)).
+/// The standard normal distribution function Φ(x) = ½ (1 + erf(x / √2)) = ½ erfc(−x / √2),
+/// the second form keeping relative accuracy in the left tail.
 fn normal_cdf(x: f64) -> f64 {
-    0.5 * (1.0 + crate::erf(x * std::f64::consts::FRAC_1_SQRT_2))
+    0.5 * crate::erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
 }
 
 /// f(x) for one element.

@@ -76,6 +76,38 @@ fn activations_and_derivatives_match_naive_on_every_variant() {
 }
 
 #[test]
+fn sigmoid_is_relatively_accurate_in_its_tails() {
+    // σ(x) down to σ(−700) ≈ 1e-304, where an absolute test would accept anything: the
+    // oracle 1/(1 + e^{−x}) is within 2 ulp relative, the AVX2 exp within 2 ulp, so 8 ulp.
+    let x: Vec<f64> = (-7000..=7000).map(|k| 0.1 * k as f64 + 0.013).collect();
+    for level in var::available() {
+        let mut s = vec![0.0; x.len()];
+        var::activation_apply(level, Activation::Sigmoid, &x, &mut s);
+        let mut d = vec![0.0; x.len()];
+        var::activation_deriv(level, Activation::Sigmoid, &x, &mut d);
+        let mut sp = vec![0.0; x.len()];
+        var::activation_deriv(level, Activation::Softplus, &x, &mut sp);
+        for i in 0..x.len() {
+            let want = naive::activation_naive(Activation::Sigmoid, x[i]);
+            let want_d = want * naive::activation_naive(Activation::Sigmoid, -x[i]); // σ(x)σ(−x)
+            assert!(
+                (s[i] - want).abs() <= 8.0 * EPS * want,
+                "{level:?} σ({}) = {} vs {want}",
+                x[i],
+                s[i]
+            );
+            assert!(
+                (d[i] - want_d).abs() <= 8.0 * EPS * want_d,
+                "{level:?} σ'({}) = {} vs {want_d}",
+                x[i],
+                d[i]
+            );
+            assert_eq!(sp[i].to_bits(), s[i].to_bits(), "{level:?}: softplus' is σ");
+        }
+    }
+}
+
+#[test]
 fn relu_is_exact_and_keeps_nan() {
     for level in var::available() {
         let x = [

@@ -1,4 +1,4 @@
-//! AVX2+FMA level-1/2 and element-wise kernels.
+//! AVX2+FMA level-1/2 kernels (element-wise ones in `avx2/elementwise.rs`).
 //!
 //! Every function is a safe `#[target_feature(enable = "avx2,fma")] fn`: calling one is
 //! `unsafe` only because the CPU must have those features ([`crate::level12`] checks).
@@ -19,6 +19,9 @@
 
 use crate::chunks::{chunks, chunks_mut};
 use core::arch::x86_64::*;
+
+mod elementwise;
+pub(crate) use elementwise::*;
 
 /// Loads one quad.
 #[inline]
@@ -218,40 +221,5 @@ pub(crate) fn gemv_t_acc(
     }
     for i in i..m {
         axpy(alpha * x[i * incx], &a[i * lda..i * lda + n], y);
-    }
-}
-
-/// max(x, 0) lane-wise with NaN kept: x where x > 0 or NaN, +0 where x ≤ 0.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn relu4(v: __m256d) -> __m256d {
-    let le0 = _mm256_cmp_pd::<_CMP_LE_OQ>(v, _mm256_setzero_pd()); // all-ones where x ≤ 0
-    _mm256_andnot_pd(le0, v)
-}
-
-/// y_i ← max(x_i, 0) (lengths equal, checked).
-#[target_feature(enable = "avx2,fma")]
-pub(crate) fn relu(x: &[f64], y: &mut [f64]) {
-    assert_eq!(x.len(), y.len());
-    let (xq, xt) = chunks::<_, 4>(x);
-    let (yq, yt) = chunks_mut::<_, 4>(y);
-    for (xv, yv) in xq.iter().zip(yq) {
-        store(yv, relu4(load(xv)));
-    }
-    for (xi, yi) in xt.iter().zip(yt) {
-        *yi = crate::portable::value(crate::Activation::Relu, *xi);
-    }
-}
-
-/// x_i ← max(x_i, 0).
-#[target_feature(enable = "avx2,fma")]
-pub(crate) fn relu_in_place(x: &mut [f64]) {
-    let (xq, xt) = chunks_mut::<_, 4>(x);
-    for xv in xq {
-        let r = relu4(load(xv));
-        store(xv, r);
-    }
-    for xi in xt {
-        *xi = crate::portable::value(crate::Activation::Relu, *xi);
     }
 }
