@@ -13,7 +13,7 @@
 //! g at once with one pair of evaluations each (after autograd's `check_grads`).
 //! Cost: 4 evaluations of J per direction.
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// Settings of [`check_grad`].
@@ -96,7 +96,7 @@ where
     let mut derivatives = Vec::with_capacity(params.directions);
     for _ in 0..params.directions {
         let mut u: Vec<f64> = (0..theta.len())
-            .map(|_| rng.random_range(-1.0..1.0))
+            .map(|_| 2.0 * crate::model::params::uniform01(&mut rng) - 1.0)
             .collect();
         let norm = u.iter().map(|v| v * v).sum::<f64>().sqrt();
         u.iter_mut().for_each(|v| *v /= norm);

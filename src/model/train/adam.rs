@@ -1,6 +1,7 @@
 //! Mini-batch Adam (Kingma & Ba, ICLR 2015, Alg. 1) on the objective [J].
 //!
-//! Each epoch shuffles the rows with ChaCha8 seeded from `seed` and the epoch number, and for
+//! Each epoch visits the rows in the order of [`crate::data::permutation`] (ChaCha8, seeded
+//! from `seed` and the epoch number, fixed for good), and for
 //! each batch B takes the step
 //!
 //! ```text
@@ -11,10 +12,6 @@
 //! with the bias corrections m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ). Adam does not reach
 //! ‖∇J‖∞ ≤ 1e-10; it is for data too large for full-batch L-BFGS or as a warm start. The final
 //! full-batch ‖∇J‖∞ is reported. Cost per epoch: about one full-batch gradient.
-
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 
 use super::{Stop, TrainInfo, inf_norm};
 use crate::error::{Error, Result};
@@ -95,13 +92,11 @@ pub fn adam(
     let p = theta.len();
     let mut theta = theta;
     let (mut m, mut v) = (vec![0.0; p], vec![0.0; p]);
-    let mut order: Vec<usize> = (0..n).collect();
     let (mut xb, mut yb, mut wb) = (Vec::new(), Vec::new(), Vec::new());
     let mut t = 0i32;
     for epoch in 0..epochs {
-        let mut rng =
-            ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        order.shuffle(&mut rng);
+        let epoch_seed = seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let order = crate::data::permutation(n, epoch_seed);
         for batch in order.chunks(batch_size) {
             xb.clear();
             yb.clear();
