@@ -1,13 +1,17 @@
-//! Anderson extrapolation of the coordinate-descent iterates (Bertrand & Massias, "Anderson
-//! acceleration of coordinate descent", AISTATS 2021, Alg. 1).
+//! Extrapolation of the coordinate-descent iterates, kept only when it lowers P.
 //!
-//! Every K epochs, from the last K+1 iterates x_0..x_K (restricted to the working set) with
-//! differences U = [x_1 − x_0, …, x_K − x_{K−1}], solve (UᵀU) z = 1, c = z / Σz, and propose
-//! x_acc = Σ_i c_i x_i, clipped to the box. The caller keeps it only if it lowers P, so the
-//! objective stays monotone and the gap certificate is untouched. It fixes CD's worst case on
-//! rank-deficient working sets (more non-zeros than rows), where the iterates drift along a
-//! fixed direction by small steps for thousands of epochs: a drift is extrapolated exactly.
-//! Cost: O(K²·|W|) per attempt plus one trial residual update (2m·|W| flops).
+//! Every K = 5 epochs, from the last K+1 iterates x_0..x_K (restricted to the working set):
+//! 1. Anderson (Bertrand & Massias, "Anderson acceleration of coordinate descent", AISTATS
+//!    2021, Alg. 1): with U = [x_1 − x_0, …, x_K − x_{K−1}], solve (UᵀU) z = 1, c = z / Σz,
+//!    and try x_acc = Σ_i c_i x_i clipped to the box. It suits the linearly convergent phase.
+//! 2. If that does not lower P: try x_K + t·(x_K − x_0) for t = 1, 2, 4, … while P keeps
+//!    decreasing. This is CD's worst case on rank-deficient working sets (more non-zeros than
+//!    rows, common with a box): the iterates drift along a flat direction of ½‖Aλ − b‖² by
+//!    small equal steps for thousands of epochs, which Anderson cannot extrapolate.
+//!
+//! A trial is accepted only if it lowers P, so the objective stays monotone and the gap
+//! certificate is untouched. Cost per attempt: O(K²·|W|) plus one trial residual update
+//! (2m·|W| flops) per trial point.
 
 use super::cd::Backend;
 use super::solve::Spec;

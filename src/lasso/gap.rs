@@ -97,6 +97,16 @@ pub(crate) fn ray_dual(
 /// valid dual point; this only makes it the best one.
 fn ray_argmax(br: f64, rr: f64, breaks: &mut [(f64, f64)]) -> f64 {
     let below = |s: f64| s * (1.0 - 2.0 * f64::EPSILON);
+    // Fast path, typical of a wide box (huge k_j): the maximiser is the first kink.
+    if let Some(&(s0, k0)) = breaks.iter().min_by(|x, y| x.0.total_cmp(&y.0)) {
+        let slope_before = br - s0 * rr; // nothing is active below the smallest s_j
+        if slope_before <= 0.0 {
+            return (br / rr).max(0.0); // cannot happen (s_j < bᵀr/‖r‖²), kept for safety
+        }
+        if slope_before - k0 <= 0.0 {
+            return below(s0);
+        }
+    }
     let mut lo = 0.0; // the zero lies above lo; the k_j of the break points below are in k_below
     let mut k_below = 0.0;
     let mut part = breaks;

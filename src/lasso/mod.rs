@@ -45,8 +45,15 @@
 //! (see `accel.rs`).
 //!
 //! **Working sets** [Celer, §4]: solve on a small set W of columns (the non-zeros and the
-//! columns whose dual constraint is most violated), check the gap on the full problem,
-//! double W until the full gap is met.
+//! columns whose dual constraint is most violated), check the gap on the full problem, and
+//! rebuild W (twice the non-zeros, doubled when a round did not halve the gap) until the full
+//! gap is met.
+//!
+//! **Notes.** α_max here is the smallest α with λ = 0 optimal *for the given box* ([`alpha_max`]):
+//! max_j (a_jᵀb)⁺ for the default [0, 1], which can be smaller than the ‖Ψ_Uᵀb‖_∞ of DESIGN.md
+//! [eq9] (that one is α_max of the symmetric box and still gives λ = 0). With α = 0 (or
+//! c_j = 0) and a very wide box, h*_j(z) = u_j·z⁺ multiplies the rounding error of a_jᵀr by u_j,
+//! so the gap cannot fall below about max(u_j, −ℓ_j)·ε·‖a_j‖‖r‖: pick `tol` accordingly.
 //!
 //! **Cost.** One epoch is 2·m·|W| flops (residual mode) or 2·p·|W| (Gram mode); a full gap
 //! check is one Aᵀr product, 2·m·p flops, done every [`LassoParams::gap_every`] epochs

@@ -46,6 +46,9 @@ pub(crate) fn screen(
 ) -> usize {
     let allowance = 64.0 * f64::EPSILON * spec.half_bb; // rounding of P − D
     let radius = (2.0 * (gap.max(0.0) + allowance)).sqrt(); // R = √(2·gap)
+    if radius >= spec.screen_radius_max {
+        return 0; // a test passes only if R‖a_j‖ < αc_j for some j
+    }
     let before = live.len();
     live.retain(|&j| !(lambda[j] == 0.0 && proves_zero(spec, j, zt[j], radius)));
     before - live.len()
@@ -97,4 +100,37 @@ pub(crate) fn working_set(
         out.extend(scratch.iter().map(|&(_, j)| j));
     }
     out.sort_unstable();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lasso::LassoProblem;
+
+    #[test]
+    fn one_sided_box_screens_an_unpenalised_column_on_its_closed_side() {
+        // A = I, b = (−1, 2), box [0, 1], c = (0, 1), α = 0.5: λ* = (0, 1), θ* = r* = (−1, 1).
+        let a = [1.0, 0.0, 0.0, 1.0];
+        let b = [-1.0, 2.0];
+        let c = [0.0, 1.0];
+        let prob = LassoProblem::new(&a, 2, 2, &b, 0.5).with_weights(&c);
+        let spec = Spec::new(&prob).unwrap();
+        let zt = [-1.0, 1.0]; // a_jᵀθ*
+        assert!(
+            proves_zero(&spec, 0, zt[0], 0.5),
+            "a_0ᵀθ* + R = −0.5 < αc_0 = 0"
+        );
+        assert!(
+            !proves_zero(&spec, 0, zt[0], 1.5),
+            "the sphere reaches a_0ᵀθ = 0.5 > 0"
+        );
+        assert!(
+            !proves_zero(&spec, 1, zt[1], 0.1),
+            "column 1 is at its bound, not zero"
+        );
+        // With the symmetric box the same column cannot be screened: αc_0 = 0 leaves no
+        // flat part of h*_0 at all.
+        let sym = Spec::new(&prob.with_box(-1.0, 1.0)).unwrap();
+        assert!(!proves_zero(&sym, 0, zt[0], 0.5));
+    }
 }

@@ -4,12 +4,16 @@
 //!     loop:
 //!         full check: z = Aᵀr on the live columns, P, best D on the ray, gap; stop if gap ≤ tol·½‖b‖²
 //!         screen (live ← live minus the columns proven zero)
-//!         W ← live, or the 2^k·W0 most violating live columns (non-zeros always in) [Celer]
-//!         sweep W until its own gap ≤ max(tol·½‖b‖², 0.3·gap) (W = live: for gap_every epochs)
+//!         W ← live, or the k most violating live columns, non-zeros always in, with
+//!             k = max(32, 2·nnz), doubled instead when the last round did not halve the gap [Celer]
+//!         sweep W (extrapolating every 5 epochs) until its own gap ≤ max(tol·½‖b‖², 0.3·gap)
+//!             or stalls; when W = live, for gap_every epochs
 //! ```
 //!
 //! Every column outside W has λ_j = 0, so the residual, P and the sub-problem's dual are those
-//! of the Lasso on W, and W doubles each round, so eventually W = live.
+//! of the Lasso on W. Each round either halves the full gap or doubles W, so the loop ends at
+//! the tolerance or at `max_epochs`. The first check of a cold start reuses Aᵀb from the
+//! validation pass, which computes ‖a_j‖² and a_jᵀb in one sweep over A.
 
 use super::accel::{Anderson, extrapolate};
 use super::cd::{Backend, Gram, Residual, sweep};
@@ -44,6 +48,9 @@ pub(crate) struct Spec<'a> {
     pub(crate) norm: Vec<f64>,
     /// 1/‖a_j‖² (0 for a zero column).
     pub(crate) inv_norm2: Vec<f64>,
+    /// max_j αc_j/‖a_j‖ when every box is two-sided (else +∞): no sphere of a larger radius
+    /// can screen a column.
+    pub(crate) screen_radius_max: f64,
     /// Aᵀb: the correlations at λ = 0 (first check of a cold start, α_max, Gram mode).
     pub(crate) atb: Vec<f64>,
     /// ½‖b‖² = P(0), the scale of the relative gap.
@@ -202,6 +209,7 @@ impl<'a> Spec<'a> {
                 .map(|&v| if v > 0.0 { 1.0 / v } else { 0.0 })
                 .collect(),
             atb,
+            screen_radius_max: 0.0,
             half_bb: 0.5 * dot(problem.b, problem.b),
         })
     }
@@ -211,6 +219,19 @@ impl<'a> Spec<'a> {
         for (pen, c) in self.pen.iter_mut().zip(&self.c) {
             *pen = alpha * c;
         }
+        // Two-sided boxes need |a_jᵀθ| + R‖a_j‖ < αc_j, so R < αc_j/‖a_j‖; a one-sided box
+        // screens any column with a_jᵀθ far enough on its closed side, whatever R.
+        let two_sided = (0..self.p).all(|j| self.lower[j] < 0.0 && self.upper[j] > 0.0);
+        self.screen_radius_max = if two_sided {
+            self.pen
+                .iter()
+                .zip(&self.norm)
+                .filter(|&(_, &n)| n > 0.0)
+                .map(|(pen, n)| pen / n)
+                .fold(0.0, f64::max)
+        } else {
+            f64::INFINITY
+        };
     }
 
     /// Column j of A.
