@@ -193,7 +193,8 @@ pub(crate) fn update_lower(
     }
     // Base block: S = a·aᵀ whole in scratch, then C[i, j] ← αS[i, j] + βC[i, j] for j ≤ i.
     let ls = Layout::row_major(n, n, n);
-    let mut s = vec![0.0; n * n];
+    let mut s = [0.0; BASE * BASE];
+    let s = &mut s[..n * n];
     {
         let (src, al) = match a.src {
             Src::Buf => (&*buf, *bl),
@@ -204,7 +205,7 @@ pub(crate) fn update_lower(
             v: a.v,
         };
         let at = Opnd { v: a.v.tr(), ..a };
-        gemm::gemm_in(level, &mut s, &ls, 1.0, &a, &at, 0.0, ls.full(), false);
+        gemm::gemm_in(level, s, &ls, 1.0, &a, &at, 0.0, ls.full(), false);
     }
     for i in 0..n {
         for j in 0..=i {

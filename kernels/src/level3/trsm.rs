@@ -164,7 +164,7 @@ pub(crate) fn solve_left(
         return;
     }
     if m <= BASE {
-        substitute(buf, bl, t, lower, unit, x);
+        substitute(level, buf, bl, t, lower, unit, x);
         return;
     }
     let m1 = m / 2;
@@ -213,9 +213,59 @@ pub(crate) fn solve_left(
     }
 }
 
-/// Substitution for a small triangle (m ≤ BASE): copy T's triangle, then solve row by row
-/// when x's rows are contiguous (vectorised updates along the row) or column by column.
-fn substitute(buf: &mut [f64], bl: &Layout, t: &Opnd, lower: bool, unit: bool, x: View) {
+/// Substitution for a small triangle (m ≤ BASE): copy T's triangle, then solve chunks of
+/// up to [`CHUNK`] right-hand sides at a time in a row-major scratch block, where each
+/// update x_i ← x_i − T[i, p]·x_p runs along a contiguous row (vectorised) whatever x's
+/// strides, and the m × CHUNK block stays in L1.
+///
+/// On the AVX2 path the same code is compiled with avx2 and fma enabled, and the update is
+/// fused.
+fn substitute(
+    level: Level,
+    buf: &mut [f64],
+    bl: &Layout,
+    t: &Opnd,
+    lower: bool,
+    unit: bool,
+    x: View,
+) {
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `level` is Avx2Fma only after `gemm::checked` found avx2 and fma.
+        Level::Avx2Fma => unsafe { substitute_avx2(buf, bl, t, lower, unit, x) },
+        _ => substitute_body::<false>(buf, bl, t, lower, unit, x),
+    }
+}
+
+/// [`substitute_body`] compiled for AVX2+FMA.
+///
+/// # Safety
+/// The CPU must support avx2 and fma.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn substitute_avx2(
+    buf: &mut [f64],
+    bl: &Layout,
+    t: &Opnd,
+    lower: bool,
+    unit: bool,
+    x: View,
+) {
+    substitute_body::<true>(buf, bl, t, lower, unit, x)
+}
+
+/// The substitution; `FMA` fuses the update (only where the CPU has FMA: otherwise
+/// `mul_add` is a library call).
+#[inline(always)]
+fn substitute_body<const FMA: bool>(
+    buf: &mut [f64],
+    bl: &Layout,
+    t: &Opnd,
+    lower: bool,
+    unit: bool,
+    x: View,
+) {
+    const CHUNK: usize = 128;
     let (m, n) = (x.m(), x.n());
     let (src, tl) = match t.src {
         Src::Buf => (&*buf, *bl),
@@ -229,41 +279,56 @@ fn substitute(buf: &mut [f64], bl: &Layout, t: &Opnd, lower: bool, unit: bool, x
         }
         tt[i][i] = if unit { 1.0 } else { src[t.v.at(&tl, i, i)] };
     }
-    let order: Vec<usize> = if lower {
-        (0..m).collect()
-    } else {
-        (0..m).rev().collect()
-    };
-    let terms = |i: usize| if lower { 0..i } else { i + 1..m };
-    let (_, cs) = x.strides(bl);
-    if cs == 1 {
-        let mut row = vec![0.0; n];
-        for &i in &order {
-            let start = x.at(bl, i, 0);
-            row.copy_from_slice(&buf[start..start + n]);
-            for p in terms(i) {
-                let (tip, xp) = (tt[i][p], x.at(bl, p, 0));
-                for (r, &xpj) in row.iter_mut().zip(&buf[xp..xp + n]) {
-                    *r -= tip * xpj; // x_i ← x_i − T[i, p] x_p
+    let mut block = [0.0f64; BASE * CHUNK];
+    for j0 in (0..n).step_by(CHUNK) {
+        let w = CHUNK.min(n - j0);
+        let xb = &mut block[..m * w]; // xb[i·w + jj] = x[i, j0 + jj]
+        // Visit x along its smaller stride (a strided x, like Aᵀ in Cholesky, would
+        // otherwise touch w rows a large power of two apart, all in the same cache sets).
+        let (rs, cs) = x.strides(bl);
+        if cs <= rs {
+            for i in 0..m {
+                for jj in 0..w {
+                    xb[i * w + jj] = buf[x.at(bl, i, j0 + jj)];
+                }
+            }
+        } else {
+            for jj in 0..w {
+                for i in 0..m {
+                    xb[i * w + jj] = buf[x.at(bl, i, j0 + jj)];
+                }
+            }
+        }
+        for s in 0..m {
+            let i = if lower { s } else { m - 1 - s };
+            let (head, tail) = xb.split_at_mut(i * w);
+            let (xi, after) = tail.split_at_mut(w);
+            let solved = if lower { &head[..] } else { &after[..] }; // rows p < i, or p > i
+            let first = if lower { 0 } else { i + 1 };
+            for (q, xp) in solved.chunks_exact(w).enumerate() {
+                let tip = tt[i][first + q];
+                for (v, &xpj) in xi.iter_mut().zip(xp) {
+                    *v = if FMA {
+                        (-tip).mul_add(xpj, *v)
+                    } else {
+                        *v - tip * xpj
+                    }; // x_i − T[i, p] x_p
                 }
             }
             let d = tt[i][i];
-            for (dst, r) in buf[start..start + n].iter_mut().zip(&row) {
-                *dst = r / d;
-            }
+            xi.iter_mut().for_each(|v| *v /= d);
         }
-    } else {
-        let mut col = [0.0f64; BASE];
-        for j in 0..n {
-            for (i, c) in col.iter_mut().enumerate().take(m) {
-                *c = buf[x.at(bl, i, j)];
+        if cs <= rs {
+            for i in 0..m {
+                for jj in 0..w {
+                    buf[x.at(bl, i, j0 + jj)] = xb[i * w + jj];
+                }
             }
-            for &i in &order {
-                let s: f64 = terms(i).map(|p| tt[i][p] * col[p]).sum();
-                col[i] = (col[i] - s) / tt[i][i];
-            }
-            for (i, c) in col.iter().enumerate().take(m) {
-                buf[x.at(bl, i, j)] = *c;
+        } else {
+            for jj in 0..w {
+                for i in 0..m {
+                    buf[x.at(bl, i, j0 + jj)] = xb[i * w + jj];
+                }
             }
         }
     }

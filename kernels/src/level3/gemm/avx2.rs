@@ -72,6 +72,19 @@ struct Acc {
     c1: [__m256d; MR],
 }
 
+/// Asks for the first and last element of each of the `mr` rows of the C tile to be in L1
+/// by the time the k loop ends, so the write-back does not wait on memory.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn prefetch_c(c: *mut f64, rsc: usize, csc: usize, mr: usize, nr: usize) {
+    for r in 0..mr {
+        let first = c.wrapping_add(r * rsc);
+        let last = first.wrapping_add((nr.max(1) - 1) * csc);
+        _mm_prefetch::<_MM_HINT_T0>(first as *const i8); // a hint: never faults
+        _mm_prefetch::<_MM_HINT_T0>(last as *const i8);
+    }
+}
+
 impl Acc {
     #[target_feature(enable = "avx2,fma")]
     fn zero() -> Acc {
@@ -187,6 +200,7 @@ unsafe fn tile_6x8(
     nr: usize,
 ) {
     debug_assert!(a.len() >= kc * MR && b.len() >= kc * NR && mr <= MR && nr <= NR);
+    prefetch_c(c, rsc, csc, mr, nr);
     let mut acc = Acc::zero();
     for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(kc) {
         acc.step(|r| ap[r], bp);
@@ -217,6 +231,7 @@ unsafe fn tile_6x8_direct(
 ) {
     debug_assert!(b.len() >= kc * NR && nr <= NR);
     let rows: [*const f64; MR] = core::array::from_fn(|r| a.wrapping_add(r * rsa));
+    prefetch_c(c, rsc, csc, MR, nr);
     let mut acc = Acc::zero();
     for (p, bp) in b.chunks_exact(NR).take(kc).enumerate() {
         let at = p * csa;
