@@ -20,7 +20,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput};
 use puma_kernels::dispatch::Level;
 use puma_kernels::level12 as var;
-use puma_kernels::{Activation, Trans, naive};
+use puma_kernels::{Activation, Op, naive};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
@@ -97,8 +97,8 @@ fn bench_axpy(c: &mut Criterion) {
 }
 
 fn bench_gemv(c: &mut Criterion) {
-    for trans in [Trans::No, Trans::Yes] {
-        let group = if trans == Trans::No {
+    for trans in [Op::NoTrans, Op::Trans] {
+        let group = if trans == Op::NoTrans {
             "gemv_n"
         } else {
             "gemv_t"
@@ -106,7 +106,7 @@ fn bench_gemv(c: &mut Criterion) {
         let mut g = c.benchmark_group(group);
         for (m, n, label) in GEMV_SHAPES {
             let a = seeded(m * n, 5);
-            let (len_x, len_y) = if trans == Trans::No { (n, m) } else { (m, n) };
+            let (len_x, len_y) = if trans == Op::NoTrans { (n, m) } else { (m, n) };
             let x = seeded(len_x, 6);
             let mut y = seeded(len_y, 7);
             g.throughput(Throughput::Bytes(8 * (m * n + len_x + 2 * len_y) as u64));

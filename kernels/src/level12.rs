@@ -10,7 +10,7 @@
 //! `Level::Avx2Fma` is only honoured after asserting that the CPU has avx2 and fma.
 
 use crate::dispatch::{self, Level};
-use crate::{Activation, Trans, portable};
+use crate::{Activation, Op, portable};
 
 #[cfg(target_arch = "x86_64")]
 use crate::x86::avx2;
@@ -155,7 +155,7 @@ pub fn nrm2(level: Level, x: &[f64]) -> f64 {
 #[track_caller]
 pub fn gemv(
     level: Level,
-    trans: Trans,
+    trans: Op,
     m: usize,
     n: usize,
     alpha: f64,
@@ -179,8 +179,8 @@ pub fn gemv(
         a.len()
     );
     let (len_x, len_y) = match trans {
-        Trans::No => (n, m),
-        Trans::Yes => (m, n),
+        Op::NoTrans => (n, m),
+        Op::Trans => (m, n),
     };
     assert_fits("gemv: x", len_x, incx, x.len());
     assert_fits("gemv: y", len_y, incy, y.len());
@@ -194,7 +194,7 @@ pub fn gemv(
     }
     let avx2 = use_avx2(level);
     match trans {
-        Trans::No => {
+        Op::NoTrans => {
             let x_packed: Vec<f64>;
             let x = if incx == 1 {
                 &x[..n]
@@ -209,7 +209,7 @@ pub fn gemv(
             }
             portable::gemv_n(m, n, alpha, a, lda, x, beta, y, incy)
         }
-        Trans::Yes => {
+        Op::Trans => {
             let mut acc = Vec::new();
             let target: &mut [f64] = if incy == 1 {
                 let y = &mut y[..n];

@@ -35,15 +35,6 @@ pub use level3::*;
 pub use elementwise::{Activation, log_softmax_rows, log_softmax_rows_in_place};
 pub use special::{erf, erfc};
 
-/// Whether [`gemv`] multiplies by the matrix as stored or by its transpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trans {
-    /// op(A) = A.
-    No,
-    /// op(A) = Aᵀ.
-    Yes,
-}
-
 /// ⟨x, y⟩ = Σ_i x_i y_i
 ///
 /// Summed in several interleaved partial sums (not left to right), so the result may differ
@@ -148,12 +139,12 @@ pub fn nrm2(x: &[f64]) -> f64 {
 
 /// y ← α op(A) x + β y, with `A` an m × n row-major matrix (`A[i][j] = a[i·lda + j]`).
 ///
-/// - `trans = Trans::No`: y (m entries) ← α A x + β y, x has n entries;
-/// - `trans = Trans::Yes`: y (n entries) ← α Aᵀ x + β y, x has m entries.
+/// - `trans = Op::NoTrans`: y (m entries) ← α A x + β y, x has n entries;
+/// - `trans = Op::Trans`: y (n entries) ← α Aᵀ x + β y, x has m entries.
 ///
 /// Vector entry i is `x[i·incx]` and `y[i·incy]`. When β = 0, `y` is only written (NaN in y
-/// is overwritten); when α = 0, `a` and `x` are not read. A strided `x` (`Trans::No`) or
-/// `y` (`Trans::Yes`) is copied to a contiguous temporary first (O(len) extra memory).
+/// is overwritten); when α = 0, `a` and `x` are not read. A strided `x` (`Op::NoTrans`) or
+/// `y` (`Op::Trans`) is copied to a contiguous temporary first (O(len) extra memory).
 /// Reads each element of `a` once: 8mn bytes of traffic, memory-bound like [`dot`].
 ///
 /// # Panics
@@ -162,20 +153,20 @@ pub fn nrm2(x: &[f64]) -> f64 {
 ///
 /// # Examples
 /// ```
-/// use puma_kernels::{gemv, Trans};
+/// use puma_kernels::{Op, gemv};
 /// // A = [1 2 3; 4 5 6] stored with lda = 4 (one padding column).
 /// let a = [1.0, 2.0, 3.0, -1.0, 4.0, 5.0, 6.0, -1.0];
 /// let mut y = [f64::NAN; 2];
-/// gemv(Trans::No, 2, 3, 1.0, &a, 4, &[1.0, 1.0, 1.0], 1, 0.0, &mut y, 1);
+/// gemv(Op::NoTrans, 2, 3, 1.0, &a, 4, &[1.0, 1.0, 1.0], 1, 0.0, &mut y, 1);
 /// assert_eq!(y, [6.0, 15.0]); // row sums; β = 0 ignored the NaN
 /// let mut z = [1.0; 3];
-/// gemv(Trans::Yes, 2, 3, 2.0, &a, 4, &[1.0, -1.0], 1, 1.0, &mut z, 1);
+/// gemv(Op::Trans, 2, 3, 2.0, &a, 4, &[1.0, -1.0], 1, 1.0, &mut z, 1);
 /// assert_eq!(z, [-5.0, -5.0, -5.0]); // 1 + 2 (Aᵀ (1, −1))
 /// ```
 #[allow(clippy::too_many_arguments)]
 #[track_caller]
 pub fn gemv(
-    trans: Trans,
+    trans: Op,
     m: usize,
     n: usize,
     alpha: f64,

@@ -8,7 +8,7 @@
 
 use puma_kernels::dispatch::Level;
 use puma_kernels::level12 as var;
-use puma_kernels::{Trans, naive};
+use puma_kernels::{Op, naive};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -249,7 +249,7 @@ fn nrm2_neither_overflows_nor_underflows() {
 fn gemv_case(
     rng: &mut ChaCha8Rng,
     level: Level,
-    trans: Trans,
+    trans: Op,
     m: usize,
     n: usize,
     lda: usize,
@@ -258,7 +258,7 @@ fn gemv_case(
     alpha: f64,
     beta: f64,
 ) {
-    let (len_x, len_y) = if trans == Trans::No { (n, m) } else { (m, n) };
+    let (len_x, len_y) = if trans == Op::NoTrans { (n, m) } else { (m, n) };
     let mut a = ints(rng, if m == 0 { 0 } else { (m - 1) * lda + n });
     for i in 0..m {
         for j in n..lda.min(a.len() - i * lda) {
@@ -296,7 +296,7 @@ fn gemv_is_exact_on_integers_for_every_shape_stride_alpha_beta() {
     let mut rng = ChaCha8Rng::seed_from_u64(10);
     let sizes = [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 67];
     for level in var::available() {
-        for trans in [Trans::No, Trans::Yes] {
+        for trans in [Op::NoTrans, Op::Trans] {
             for &m in &sizes {
                 for &n in &sizes {
                     for lda in [n, n + 3] {
@@ -320,7 +320,7 @@ fn gemv_is_exact_on_integers_for_every_shape_stride_alpha_beta() {
 fn gemv_is_exact_on_large_integer_matrices() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     for level in var::available() {
-        for trans in [Trans::No, Trans::Yes] {
+        for trans in [Op::NoTrans, Op::Trans] {
             for (m, n) in [(1000, 37), (37, 1000), (257, 301)] {
                 gemv_case(&mut rng, level, trans, m, n, n + 1, 1, 1, -2.5, 1.0);
                 gemv_case(&mut rng, level, trans, m, n, n, 2, 3, 1.0, 0.0);
@@ -334,10 +334,10 @@ fn gemv_is_within_n_eps_on_reals_at_every_scale() {
     let mut rng = ChaCha8Rng::seed_from_u64(12);
     for level in var::available() {
         for scale in [1.0, 1e150, 1e-150] {
-            for trans in [Trans::No, Trans::Yes] {
+            for trans in [Op::NoTrans, Op::Trans] {
                 for (m, n) in [(67, 45), (45, 67), (300, 257)] {
                     let a = reals(&mut rng, m * n, scale);
-                    let (len_x, len_y) = if trans == Trans::No { (n, m) } else { (m, n) };
+                    let (len_x, len_y) = if trans == Op::NoTrans { (n, m) } else { (m, n) };
                     let x = reals(&mut rng, len_x, 1.0);
                     let y0 = reals(&mut rng, len_y, scale);
                     let (alpha, beta) = (-2.5, 0.75);
@@ -380,7 +380,7 @@ fn gemv_is_within_n_eps_on_reals_at_every_scale() {
 fn gemv_rejects_a_short_matrix() {
     let a = [0.0; 11];
     let mut y = [0.0; 3];
-    puma_kernels::gemv(Trans::No, 3, 4, 1.0, &a, 4, &[0.0; 4], 1, 0.0, &mut y, 1);
+    puma_kernels::gemv(Op::NoTrans, 3, 4, 1.0, &a, 4, &[0.0; 4], 1, 0.0, &mut y, 1);
 }
 
 #[test]
@@ -388,7 +388,7 @@ fn gemv_rejects_a_short_matrix() {
 fn gemv_rejects_a_short_strided_y() {
     let a = [0.0; 12];
     let mut y = [0.0; 6];
-    puma_kernels::gemv(Trans::No, 3, 4, 1.0, &a, 4, &[0.0; 4], 1, 0.0, &mut y, 3);
+    puma_kernels::gemv(Op::NoTrans, 3, 4, 1.0, &a, 4, &[0.0; 4], 1, 0.0, &mut y, 3);
 }
 
 #[test]
@@ -396,7 +396,7 @@ fn gemv_rejects_a_short_strided_y() {
 fn gemv_rejects_lda_below_n() {
     let a = [0.0; 12];
     let mut y = [0.0; 3];
-    puma_kernels::gemv(Trans::No, 3, 4, 1.0, &a, 3, &[0.0; 4], 1, 0.0, &mut y, 1);
+    puma_kernels::gemv(Op::NoTrans, 3, 4, 1.0, &a, 3, &[0.0; 4], 1, 0.0, &mut y, 1);
 }
 
 #[test]

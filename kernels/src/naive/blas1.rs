@@ -4,7 +4,7 @@
 //! order a textbook sums, with no blocking, no accumulator splitting and no shortcuts
 //! except the ones the definition itself makes (α = 0 and β = 0 in [`gemv_naive`]).
 
-use crate::{Activation, Trans};
+use crate::{Activation, Op};
 
 /// ⟨x, y⟩ summed left to right.
 pub fn dot_naive(x: &[f64], y: &[f64]) -> f64 {
@@ -73,7 +73,7 @@ pub fn nrm2_naive(x: &[f64]) -> f64 {
 /// When α = 0, `a` and `x` are not read; when β = 0, `y` is not read.
 #[allow(clippy::too_many_arguments, non_snake_case)]
 pub fn gemv_naive(
-    trans: Trans,
+    trans: Op,
     m: usize,
     n: usize,
     alpha: f64,
@@ -87,16 +87,16 @@ pub fn gemv_naive(
 ) {
     let A = |i: usize, j: usize| a[i * lda + j];
     let (len_y, len_x) = match trans {
-        Trans::No => (m, n),
-        Trans::Yes => (n, m),
+        Op::NoTrans => (m, n),
+        Op::Trans => (n, m),
     };
     for r in 0..len_y {
         let mut sum = 0.0; // (op(A) x)_r
         if alpha != 0.0 {
             for k in 0..len_x {
                 let op_a = match trans {
-                    Trans::No => A(r, k),
-                    Trans::Yes => A(k, r),
+                    Op::NoTrans => A(r, k),
+                    Op::Trans => A(k, r),
                 };
                 sum += op_a * x[k * incx];
             }
