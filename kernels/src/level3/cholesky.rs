@@ -191,7 +191,7 @@ fn factor(
 ) -> Result<(), NotPositiveDefinite> {
     let n = v.m();
     if n <= BASE {
-        return factor_unblocked(buf, bl, v, offset);
+        return factor_unblocked(level, buf, bl, v, offset);
     }
     let n1 = n / 2;
     let (a11, a21, a22) = (
@@ -213,33 +213,82 @@ fn factor(
     factor(level, buf, bl, a22, offset + n1, par) // L22
 }
 
-/// Cholesky–Banachiewicz on a small block: row i of L from rows 0..=i, reading only j ≤ i.
+/// Factors a small block (n ≤ BASE) in a local column-major copy: right-looking, column j
+/// of L scales by 1/√d_j, then the trailing columns k > j lose L[k.., j]·L[k, j] (an axpy
+/// along a contiguous column, vectorised). Reads and writes only j ≤ i.
 fn factor_unblocked(
+    level: Level,
+    buf: &mut [f64],
+    bl: &Layout,
+    v: View,
+    offset: usize,
+) -> Result<(), NotPositiveDefinite> {
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `level` is Avx2Fma only after `gemm::checked` found avx2 and fma.
+        Level::Avx2Fma => unsafe { factor_unblocked_avx2(buf, bl, v, offset) },
+        _ => factor_unblocked_body::<false>(buf, bl, v, offset),
+    }
+}
+
+/// [`factor_unblocked_body`] compiled for AVX2+FMA.
+///
+/// # Safety
+/// The CPU must support avx2 and fma.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn factor_unblocked_avx2(
+    buf: &mut [f64],
+    bl: &Layout,
+    v: View,
+    offset: usize,
+) -> Result<(), NotPositiveDefinite> {
+    factor_unblocked_body::<true>(buf, bl, v, offset)
+}
+
+/// The unblocked factorisation; `FMA` fuses the trailing update.
+#[inline(always)]
+fn factor_unblocked_body<const FMA: bool>(
     buf: &mut [f64],
     bl: &Layout,
     v: View,
     offset: usize,
 ) -> Result<(), NotPositiveDefinite> {
     let n = v.m();
-    let mut l = [[0.0f64; BASE]; BASE]; // the factor so far, row by row
+    let mut lt = [[0.0f64; BASE]; BASE]; // lt[j][i] = A[i, j] then L[i, j], for i ≥ j
     for i in 0..n {
-        for j in 0..=i {
-            let s: f64 = (0..j).map(|p| l[i][p] * l[j][p]).sum();
-            let aij = buf[v.at(bl, i, j)] - s;
-            if i == j {
-                if aij.is_nan() || aij <= 0.0 {
-                    return Err(NotPositiveDefinite {
-                        pivot: offset + i,
-                        value: aij,
-                    });
-                }
-                l[i][i] = aij.sqrt();
-            } else {
-                l[i][j] = aij / l[j][j];
+        for (j, col) in lt.iter_mut().enumerate().take(i + 1) {
+            col[i] = buf[v.at(bl, i, j)];
+        }
+    }
+    for j in 0..n {
+        let (done, rest) = lt.split_at_mut(j + 1);
+        let col = &mut done[j][..n];
+        let d = col[j]; // A[j, j] − Σ_{p<j} L[j, p]²
+        if d.is_nan() || d <= 0.0 {
+            return Err(NotPositiveDefinite {
+                pivot: offset + j,
+                value: d,
+            });
+        }
+        let ljj = d.sqrt();
+        col[j] = ljj;
+        col[j + 1..].iter_mut().for_each(|x| *x /= ljj); // L[i, j] for i > j
+        for (q, trailing) in rest.iter_mut().enumerate().take(n - j - 1) {
+            let k = j + 1 + q;
+            let lkj = col[k];
+            for (x, &lij) in trailing[k..n].iter_mut().zip(&col[k..n]) {
+                *x = if FMA {
+                    (-lij).mul_add(lkj, *x)
+                } else {
+                    *x - lij * lkj
+                }; // A[i, k] − L[i, j] L[k, j]
             }
         }
-        for j in 0..=i {
-            buf[v.at(bl, i, j)] = l[i][j];
+    }
+    for i in 0..n {
+        for (j, col) in lt.iter().enumerate().take(i + 1) {
+            buf[v.at(bl, i, j)] = col[i];
         }
     }
     Ok(())
