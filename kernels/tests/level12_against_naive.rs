@@ -6,6 +6,8 @@
 //! that must survive. Run with `PUMA_KERNEL=portable` too (CI does): the public entry
 //! points then take the portable path, while these tests still reach both variants.
 
+use proptest::prelude::*;
+use proptest::test_runner::{RngAlgorithm, RngSeed};
 use puma_kernels::dispatch::Level;
 use puma_kernels::level12 as var;
 use puma_kernels::{Op, naive};
@@ -312,6 +314,35 @@ fn gemv_is_exact_on_integers_for_every_shape_stride_alpha_beta() {
                     }
                 }
             }
+        }
+    }
+}
+
+proptest! {
+    // Fixed seed and algorithm (STYLE.md): the same 256 layouts on every run.
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        rng_algorithm: RngAlgorithm::ChaCha,
+        rng_seed: RngSeed::Fixed(0x9e37_79b9),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Random shapes, paddings, strides, α, β and trans on every variant, exact on integers.
+    #[test]
+    fn gemv_matches_naive_on_random_layouts(
+        trans in prop_oneof![Just(Op::NoTrans), Just(Op::Trans)],
+        m in 0usize..40,
+        n in 0usize..40,
+        pad in 0usize..4,
+        (incx, incy) in (1usize..5, 1usize..5),
+        (ia, ib) in (0usize..3, 0usize..3),
+        seed in any::<u64>(),
+    ) {
+        let scalars = [0.0, 1.0, -2.5];
+        for level in var::available() {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            gemv_case(&mut rng, level, trans, m, n, n + pad, incx, incy, scalars[ia], scalars[ib]);
         }
     }
 }
