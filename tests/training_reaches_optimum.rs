@@ -1,6 +1,6 @@
 //! Claim: training reaches a true optimum. L-BFGS + Newton polish takes digits logistic
 //! regression from a random start to ‖∇J‖∞ ≤ 1e-12 (and to the reference θ̂); L-BFGS takes
-//! the MLPs to ‖∇J‖∞ ≤ 1e-10; an MLP [64, 32, 10] tanh on digits reaches ≥ 95% held-out
+//! the MLPs to ‖∇J‖∞ ≤ 1e-12 (no exact Hessian needed); an MLP [64, 32, 10] tanh on digits reaches ≥ 95% held-out
 //! accuracy; Adam lowers J and reports its final gradient.
 
 mod common;
@@ -66,7 +66,7 @@ fn moons_mlp_reaches_a_stationary_point_by_lbfgs() {
     .unwrap();
     println!("moons MLP: {info:?}");
     assert_eq!(info.stop, Stop::Converged);
-    assert!(info.grad_inf <= 1e-10, "‖∇J‖∞ = {:e}", info.grad_inf);
+    assert!(info.grad_inf <= 1e-12, "‖∇J‖∞ = {:e}", info.grad_inf);
     let (j, _) = mlp.value_and_grad(&theta, &s).unwrap();
     assert_eq!(j, info.objective);
 }
@@ -90,7 +90,7 @@ fn an_mlp_on_digits_reaches_95_percent_held_out_accuracy() {
     )
     .unwrap();
     println!("digits MLP: {info:?}");
-    assert!(info.grad_inf <= 1e-10, "‖∇J‖∞ = {:e}", info.grad_inf);
+    assert!(info.grad_inf <= 1e-12, "‖∇J‖∞ = {:e}", info.grad_inf);
     let eval = mlp
         .evaluate(&theta, &Samples::new(&te.x, te.d, &te.y).unwrap())
         .unwrap();

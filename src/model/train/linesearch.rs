@@ -130,7 +130,7 @@ where
             return Ok(None);
         }
         let t = eval(alpha, &mut evals)?;
-        if !armijo(&t) || (prev.alpha > 0.0 && t.value >= prev.value) {
+        if !armijo(&t) || (prev.alpha > 0.0 && t.value > prev.value + eps_f) {
             break (prev, t);
         }
         if curvature(&t) {
@@ -149,7 +149,7 @@ where
     while evals < params.max_evals {
         let a = interpolate(&lo, &hi);
         let t = eval(a, &mut evals)?;
-        if !armijo(&t) || t.value >= lo.value {
+        if !armijo(&t) || t.value > lo.value + eps_f {
             hi = t;
         } else {
             if curvature(&t) {
