@@ -6,7 +6,7 @@
 //!         screen (live ← live minus the columns proven zero)
 //!         W ← live, or the k most violating live columns, non-zeros always in, with
 //!             k = max(32, 2·nnz), doubled instead when the last round did not halve the gap [Celer]
-//!         sweep W (extrapolating every 5 epochs) until its own gap ≤ max(tol·½‖b‖², 0.3·gap)
+//!         sweep W (extrapolating every 5 epochs) until its own gap ≤ max(tol·½‖b‖², 0.1·gap)
 //!             or stalls; when W = live, for gap_every epochs
 //! ```
 //!
@@ -29,8 +29,9 @@ const WS_START: usize = 32;
 const WS_MIN_LIVE: usize = 2 * WS_START;
 /// Epochs between extrapolation attempts (Anderson depth).
 const ACCEL_DEPTH: usize = 5;
-/// Inner sweeps on W stop at this fraction of the last full gap [Celer, Alg. 4].
-const WS_INNER_FRACTION: f64 = 0.3;
+/// Inner sweeps on W stop at this fraction of the last full gap ([Celer, Alg. 4] uses 0.3;
+/// 0.1 needed fewer full checks on the benchmark problems, and inner epochs are cheap).
+const WS_INNER_FRACTION: f64 = 0.1;
 
 /// A validated problem with the box, weights and column norms expanded to length-p vectors.
 pub(crate) struct Spec<'a> {
