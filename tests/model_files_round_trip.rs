@@ -13,8 +13,9 @@ use puma::io::{ModelFile, Precision};
 use puma::model::Mlp;
 use safetensors::tensor::{Dtype, TensorView};
 
+/// `name` in a fresh directory of its own (tests run in parallel).
 fn temp_path(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("puma-io-test-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("puma-io-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }

@@ -195,3 +195,59 @@ fn interpolate(lo: &Trial, hi: &Trial) -> f64 {
         mid
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// φ along a 1-D quartic J(θ) = θ⁴/4 − θ with its minimum at θ = 1.
+    fn quartic(t: &[f64]) -> Result<(f64, Vec<f64>)> {
+        Ok((t[0].powi(4) / 4.0 - t[0], vec![t[0].powi(3) - 1.0]))
+    }
+
+    #[test]
+    fn accepted_steps_meet_the_strong_wolfe_conditions() {
+        let params = LineSearchParams::default();
+        // From θ = 0 with unit steps too short (0.1), right-sized (1) and far too long (30).
+        for alpha0 in [0.1, 1.0, 30.0] {
+            let (v0, g0) = quartic(&[0.0]).unwrap();
+            let d = [1.0];
+            let mut f = quartic;
+            let step = strong_wolfe(&mut f, &[0.0], v0, &g0, &d, alpha0, &params)
+                .unwrap()
+                .unwrap();
+            let slope0 = g0[0] * d[0];
+            assert!(
+                step.value <= v0 + params.c1 * step.alpha * slope0,
+                "decrease, α0 = {alpha0}"
+            );
+            assert!(
+                (step.grad[0] * d[0]).abs() <= params.c2 * slope0.abs(),
+                "curvature, α0 = {alpha0}"
+            );
+            assert!(step.evals <= params.max_evals);
+        }
+    }
+
+    #[test]
+    fn an_ascent_direction_is_refused_without_evaluating() {
+        let (v0, g0) = quartic(&[0.0]).unwrap();
+        let mut calls = 0;
+        let mut f = |t: &[f64]| {
+            calls += 1;
+            quartic(t)
+        };
+        let found = strong_wolfe(
+            &mut f,
+            &[0.0],
+            v0,
+            &g0,
+            &[-1.0],
+            1.0,
+            &LineSearchParams::default(),
+        )
+        .unwrap();
+        assert!(found.is_none());
+        assert_eq!(calls, 0);
+    }
+}
