@@ -261,3 +261,18 @@ fn the_mlp_objective_with_sample_weights_across_chunk_boundaries() {
         assert!(check.passed, "{act:?}: {check:?}");
     }
 }
+
+#[test]
+fn one_node_as_both_operands() {
+    // A·Aᵀ and A + A: both adjoint contributions land in the same slot.
+    let theta = uniform(6, 1.0, 12);
+    let f = |tape: &mut Tape, th: Var| {
+        let a = tape.slice(th, 0, 2, 3);
+        let gram = tape.matmul_nt(a, a);
+        let twice = tape.add(a, a);
+        let p1 = probe(tape, gram);
+        let p2 = tape.l2(twice, 1.0);
+        tape.add(p1, p2)
+    };
+    assert_gradient_ok(f, &theta);
+}
