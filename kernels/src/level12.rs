@@ -258,8 +258,8 @@ fn gemv_t_acc(
 
 /// [`Activation::apply`] on the given variant.
 ///
-/// AVX2 has vector code for relu and sigmoid; the other activations are std calls on both
-/// paths.
+/// AVX2 has vector code for relu, tanh and sigmoid; softplus and gelu are scalar calls on
+/// both paths.
 #[track_caller]
 pub fn activation_apply(level: Level, act: Activation, x: &[f64], y: &mut [f64]) {
     assert_eq!(x.len(), y.len(), "activation: x and y differ in length");
@@ -270,6 +270,8 @@ pub fn activation_apply(level: Level, act: Activation, x: &[f64], y: &mut [f64])
             Activation::Relu => return unsafe { avx2::relu(x, y) },
             // SAFETY: as above.
             Activation::Sigmoid => return unsafe { avx2::sigmoid(x, y) },
+            // SAFETY: as above.
+            Activation::Tanh => return unsafe { avx2::tanh(x, y) },
             _ => {}
         }
     }
@@ -287,6 +289,8 @@ pub fn activation_apply_in_place(level: Level, act: Activation, x: &mut [f64]) {
             Activation::Relu => return unsafe { avx2::relu_in_place(x) },
             // SAFETY: as above.
             Activation::Sigmoid => return unsafe { avx2::sigmoid_in_place(x) },
+            // SAFETY: as above.
+            Activation::Tanh => return unsafe { avx2::tanh_in_place(x) },
             _ => {}
         }
     }
@@ -294,8 +298,8 @@ pub fn activation_apply_in_place(level: Level, act: Activation, x: &mut [f64]) {
     portable::activation_apply_in_place(act, x)
 }
 
-/// [`Activation::deriv`] on the given variant (AVX2: vector σ′ for sigmoid, and σ for
-/// softplus′).
+/// [`Activation::deriv`] on the given variant (AVX2: vector sech² for tanh, σ′ for sigmoid,
+/// σ for softplus′).
 #[track_caller]
 pub fn activation_deriv(level: Level, act: Activation, x: &[f64], d: &mut [f64]) {
     assert_eq!(
@@ -310,6 +314,8 @@ pub fn activation_deriv(level: Level, act: Activation, x: &[f64], d: &mut [f64])
             Activation::Sigmoid => return unsafe { avx2::sigmoid_deriv(x, d) },
             // SAFETY: as above.
             Activation::Softplus => return unsafe { avx2::sigmoid(x, d) },
+            // SAFETY: as above.
+            Activation::Tanh => return unsafe { avx2::tanh_deriv(x, d) },
             _ => {}
         }
     }

@@ -108,6 +108,49 @@ fn sigmoid_is_relatively_accurate_in_its_tails() {
 }
 
 #[test]
+fn tanh_and_sech2_are_relatively_accurate() {
+    // Relative, not absolute: tanh near 0 (down to 1e-300) and sech² in its tail (down to
+    // ≈ 1e-300 at |x| = 345). Oracles: std's tanh and 1/cosh², each within 2–3 ulp; the AVX2
+    // forms |x|P(x²), 1 − 2/(e^{2|x|} + 1) and 4e/(1 + e)² add ≤ 3 ulp: 6 and 8 ulp.
+    let mut x: Vec<f64> = (-3450..=3450).map(|k| 0.1 * k as f64 + 0.0071).collect();
+    x.extend((-300..=0).map(|e| 10f64.powi(e)));
+    x.extend((-300..=0).map(|e| -(10f64.powi(e))));
+    for level in var::available() {
+        let mut t = vec![0.0; x.len()];
+        var::activation_apply(level, Activation::Tanh, &x, &mut t);
+        let mut d = vec![0.0; x.len()];
+        var::activation_deriv(level, Activation::Tanh, &x, &mut d);
+        for i in 0..x.len() {
+            let want = x[i].tanh();
+            assert!(
+                (t[i] - want).abs() <= 6.0 * EPS * want.abs(),
+                "{level:?} tanh({}) = {} vs {want}",
+                x[i],
+                t[i]
+            );
+            let want_d = 1.0 / (x[i].cosh() * x[i].cosh());
+            let tol = 8.0 * EPS * want_d;
+            assert!(
+                (d[i] - want_d).abs() <= tol,
+                "{level:?} sech²({}) = {} vs {want_d}",
+                x[i],
+                d[i]
+            );
+        }
+        let mut z = [-0.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 400.0];
+        var::activation_apply_in_place(level, Activation::Tanh, &mut z);
+        assert!(
+            z[0] == 0.0 && z[0].is_sign_negative(),
+            "{level:?}: tanh(−0) = −0"
+        );
+        assert!(
+            z[1].is_nan() && z[2] == 1.0 && z[3] == -1.0 && z[4] == 1.0,
+            "{level:?}: {z:?}"
+        );
+    }
+}
+
+#[test]
 fn relu_is_exact_and_keeps_nan() {
     for level in var::available() {
         let x = [

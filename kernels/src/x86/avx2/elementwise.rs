@@ -1,4 +1,4 @@
-//! AVX2+FMA element-wise kernels: relu, sigmoid and its derivative, log-softmax, on a
+//! AVX2+FMA element-wise kernels: relu, tanh and sech², sigmoid and σ′, log-softmax, on a
 //! vectorised exp.
 //!
 //! `exp4` computes eˣ for four lanes by the classical reduction
@@ -13,7 +13,7 @@
 //! valid for x ∈ [−708, 708], where 2ᵏ eʳ stays normal; within 2 ulp of std's `exp`
 //! (tested through the kernels that use it). Lanes outside that range, and NaN, take the
 //! portable scalar path for their whole quad, so edge behaviour is exactly the portable one.
-//! Measured in `benches/level12.rs` (`sigmoid/*`, `log_softmax/*`).
+//! Measured in `benches/level12.rs` (`tanh/*`, `sigmoid/*`, `log_softmax/*`).
 
 use super::{chunks, chunks_mut, load, store};
 use crate::Activation;
@@ -38,6 +38,23 @@ const INV_FACT: [f64; 14] = [
     1.0 / 6.0,
     0.5,
     1.0,
+    1.0,
+];
+
+/// tanh(x)/x as a polynomial in x² on |x| < 0.625, highest degree first (Chebyshev fit in
+/// 120-bit arithmetic, fit error 9.7e-18; with the final product ≤ 0.83 ε relative).
+const TANH_SMALL: [f64; 12] = [
+    -1.6001499513001042e-05,
+    7.698563199045423e-05,
+    -0.00022841018529512851,
+    0.0005862314316050611,
+    -0.0014549293858543903,
+    0.003591982521583925,
+    -0.008863220021256096,
+    0.021869487483410596,
+    -0.053968253925945696,
+    0.13333333333245254,
+    -0.33333333333332615,
     1.0,
 ];
 
@@ -81,6 +98,56 @@ fn all_exp_safe(x: __m256d) -> bool {
 fn relu4(v: __m256d) -> __m256d {
     let le0 = _mm256_cmp_pd::<_CMP_LE_OQ>(v, _mm256_setzero_pd()); // all-ones where x ≤ 0
     _mm256_andnot_pd(le0, v)
+}
+
+/// tanh x lane-wise, for every x (NaN stays NaN):
+///
+/// ```text
+/// |x| < 0.625:  |x| · P(x²)                      (no cancellation near 0)
+/// otherwise:    1 − 2 / (e^{2|x|} + 1)           (2|x| capped at 708: tanh = 1 there anyway)
+/// ```
+///
+/// then the sign of x is put back (tanh(−0) = −0).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn tanh4(x: __m256d) -> __m256d {
+    let sign_bit = _mm256_set1_pd(-0.0);
+    let one = _mm256_set1_pd(1.0);
+    let a = _mm256_andnot_pd(sign_bit, x); // |x|
+    let u = _mm256_mul_pd(a, a);
+    let mut p = _mm256_set1_pd(TANH_SMALL[0]);
+    for c in &TANH_SMALL[1..] {
+        p = _mm256_fmadd_pd(p, u, _mm256_set1_pd(*c));
+    }
+    let small = _mm256_mul_pd(a, p);
+    let two_a = _mm256_min_pd(_mm256_set1_pd(EXP_SAFE), _mm256_add_pd(a, a)); // NaN kept
+    let e = exp4(two_a);
+    let large = _mm256_sub_pd(
+        one,
+        _mm256_div_pd(_mm256_set1_pd(2.0), _mm256_add_pd(e, one)),
+    );
+    let is_small = _mm256_cmp_pd::<_CMP_LT_OQ>(a, _mm256_set1_pd(0.625));
+    _mm256_or_pd(
+        _mm256_blendv_pd(large, small, is_small),
+        _mm256_and_pd(x, sign_bit),
+    )
+}
+
+/// Whether every lane satisfies |x| ≤ 354, so that e^{−2|x|} is normal (false for NaN).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn all_exp2_safe(x: __m256d) -> bool {
+    all_exp_safe(_mm256_add_pd(x, x))
+}
+
+/// sech² x = 4e / (1 + e)² with e = e^{−2|x|} ∈ (0, 1], lane-wise, for |x| ≤ 354.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn sech2_4(x: __m256d) -> __m256d {
+    let neg_abs = _mm256_or_pd(x, _mm256_set1_pd(-0.0)); // −|x|
+    let e = exp4(_mm256_add_pd(neg_abs, neg_abs));
+    let d = _mm256_add_pd(_mm256_set1_pd(1.0), e);
+    _mm256_div_pd(_mm256_mul_pd(_mm256_set1_pd(4.0), e), _mm256_mul_pd(d, d))
 }
 
 /// σ(x) = 1 / (1 + e⁻ˣ) lane-wise, for |x| ≤ 708.
@@ -165,6 +232,24 @@ pub(crate) fn relu(x: &[f64], y: &mut [f64]) {
 #[target_feature(enable = "avx2,fma")]
 pub(crate) fn relu_in_place(x: &mut [f64]) {
     map_quads_in_place!(x, safe: always, vector: relu4, scalar: portable::value, Activation::Relu)
+}
+
+/// y_i ← tanh x_i.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn tanh(x: &[f64], y: &mut [f64]) {
+    map_quads!(x, y, safe: always, vector: tanh4, scalar: portable::value, Activation::Tanh)
+}
+
+/// x_i ← tanh x_i.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn tanh_in_place(x: &mut [f64]) {
+    map_quads_in_place!(x, safe: always, vector: tanh4, scalar: portable::value, Activation::Tanh)
+}
+
+/// d_i ← tanh′(x_i) = sech² x_i.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn tanh_deriv(x: &[f64], d: &mut [f64]) {
+    map_quads!(x, d, safe: all_exp2_safe, vector: sech2_4, scalar: portable::deriv, Activation::Tanh)
 }
 
 /// y_i ← σ(x_i).
