@@ -1,7 +1,7 @@
 //! Primal objective, box-aware dual, duality gap and α_max of the Lasso [eq9].
 //!
 //! **Dual.** Write P(λ) = f(Aλ) + Σ_j g_j(λ_j) with f(y) = ½‖y − b‖² and
-//! g_j(x) = αc_j|x| + ι_[ℓ_j,u_j](x). Fenchel–Rockafellar duality gives, for every θ ∈ Rᵐ,
+//! g_j(x) = αc_j|x| + ι_\[ℓ_j,u_j\](x). Fenchel–Rockafellar duality gives, for every θ ∈ Rᵐ,
 //! P(λ) ≥ D(θ) = −f*(−θ) − Σ_j g*_j(a_jᵀθ), with f*(w) = ½‖w‖² + wᵀb, so
 //! −f*(−θ) = θᵀb − ½‖θ‖² = ½‖b‖² − ½‖b − θ‖². The conjugate of g_j splits on the sign of x:
 //!
@@ -40,7 +40,7 @@ use super::solve::Spec;
 use crate::error::Result;
 use puma_kernels::dot;
 
-/// h*_j(z) = max(0, u(z − αc), ℓ(z + αc)), the conjugate of αc|x| + ι_[ℓ,u](x).
+/// h*_j(z) = max(0, u(z − αc), ℓ(z + αc)), the conjugate of αc|x| + ι_\[ℓ,u\](x).
 ///
 /// `pen` is αc_j.
 #[inline]

@@ -23,7 +23,7 @@
 //! In Gram mode ([`GramMode`]) the sweep works on g = Aᵀr = Aᵀb − AᵀAλ instead, O(p) per
 //! coordinate after an O(m p²/2) set-up: worth it when m ≫ p.
 //!
-//! **Duality gap** ([eq9]; derivation in [`gap`]). With g_j(x) = αc_j|x| + ι_[ℓ_j,u_j](x) the
+//! **Duality gap** ([eq9]; derivation in [`gap`]). With g_j(x) = αc_j|x| + ι_\[ℓ_j,u_j\](x) the
 //! Fenchel dual of P is, for any θ ∈ Rᵐ (the box makes every θ dual-feasible),
 //!
 //! ```text
@@ -83,7 +83,7 @@ pub enum Bounds<'a> {
         /// u ≥ 0.
         upper: f64,
     },
-    /// Interval [lower[j], upper[j]] for coefficient j; both slices have length p.
+    /// Interval `[lower[j], upper[j]]` for coefficient j; both slices have length p.
     PerCoefficient {
         /// ℓ_j ≤ 0.
         lower: &'a [f64],

@@ -22,7 +22,7 @@
 //! numbers cannot make the sphere too small.
 //!
 //! **Working sets.** The priority of column j is the scaled distance of θ to its constraint,
-//! d_j = (αc_j − max([u_j > 0]·a_jᵀθ, [ℓ_j < 0]·(−a_jᵀθ))) / ‖a_j‖ (negative = violated);
+//! `d_j = (αc_j − max(1[u_j > 0]·a_jᵀθ, 1[ℓ_j < 0]·(−a_jᵀθ))) / ‖a_j‖` (negative = violated);
 //! columns with λ_j ≠ 0 always belong to W. Cost: O(p) to select (no full sort).
 
 use super::solve::Spec;
