@@ -48,16 +48,21 @@ impl Layout {
         if self.rows == 0 || self.cols == 0 {
             return true;
         }
-        let mut dims: Vec<(usize, usize)> = [(self.rs, self.rows), (self.cs, self.cols)]
-            .into_iter()
-            .filter(|&(_, d)| d > 1)
-            .collect();
-        dims.sort_unstable();
-        match dims[..] {
-            [] => true,
-            [(s, _)] => s > 0,
-            [(s1, d1), (s2, _)] => s1 > 0 && (d1 - 1).checked_mul(s1).is_some_and(|x| x < s2),
-            _ => unreachable!(),
+        // Order the two (stride, dimension) pairs by stride; a dimension of 1 takes no step.
+        let (mut small, mut large) = ((self.rs, self.rows), (self.cs, self.cols));
+        if small.0 > large.0 {
+            (small, large) = (large, small);
+        }
+        match (small.1 > 1, large.1 > 1) {
+            (false, false) => true,
+            (true, false) => small.0 > 0,
+            (false, true) => large.0 > 0,
+            (true, true) => {
+                small.0 > 0
+                    && (small.1 - 1)
+                        .checked_mul(small.0)
+                        .is_some_and(|x| x < large.0)
+            }
         }
     }
 

@@ -19,7 +19,17 @@
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::*;
 
-use super::blocking::Kernel;
+use super::blocking::{self, Kernel, Raw};
+
+/// The loop nest with this kernel, packing included, compiled for AVX2+FMA.
+///
+/// # Safety
+/// The CPU must support avx2 and fma; the rest is [`blocking::drive`]'s contract.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn drive(p: &Raw) {
+    // SAFETY: forwarded from the caller.
+    unsafe { blocking::drive::<Avx2>(p) }
+}
 
 /// The 6 × 8 AVX2+FMA kernel. Only [`super::run`] names it, after checking the CPU.
 pub(crate) struct Avx2;
@@ -130,13 +140,13 @@ impl Acc {
     ) {
         let (c0, c1) = (&self.c0, &self.c1);
         let va = _mm256_set1_pd(alpha);
-        if mr == MR && nr == NR && csc == 1 {
-            // Full tile with unit column stride: two vector updates per row.
+        if nr == NR && csc == 1 {
+            // Full rows with unit column stride: two vector updates per row.
             let vb = _mm256_set1_pd(beta);
-            for r in 0..MR {
+            for r in 0..mr {
                 let row = c.wrapping_add(r * rsc);
                 if beta == 0.0 {
-                    // SAFETY: row r < mr, lanes 0..8 < nr of a tile the caller vouched for.
+                    // SAFETY: row r < mr, lanes 0..4 < nr = 8 of a tile the caller vouched for.
                     unsafe { _mm256_storeu_pd(row, _mm256_mul_pd(va, c0[r])) };
                     // SAFETY: as above, lanes 4..8.
                     unsafe { _mm256_storeu_pd(row.add(4), _mm256_mul_pd(va, c1[r])) };
@@ -155,7 +165,7 @@ impl Acc {
             return;
         }
 
-        // Clipped tile or strided C: spill the accumulators, then update element by element
+        // Clipped columns or strided C: spill the accumulators, then update element by element
         // with the same fused operations as above.
         let mut acc = [[0.0f64; NR]; MR];
         for r in 0..MR {

@@ -331,9 +331,18 @@ pub(crate) unsafe fn run(level: Level, p: Raw, par: bool) {
         unsafe { scale(&p) };
         return;
     }
-    // Column-major C: compute Cᵀ = BᵀAᵀ so the kernel's vector stores run along memory.
-    // Each element still sees the same products in the same k order.
-    let p = if p.rsc == 1 && p.csc != 1 {
+    // Orientation: C = AB or Cᵀ = BᵀAᵀ, whichever puts a small dimension (≤ DIRECT_MAX_N)
+    // in n, where A is read in place and not packed (32×1797·1797×64 becomes
+    // 64×1797·1797×32), and otherwise whichever makes C's unit stride run along the
+    // kernel's vector stores. Each element still sees the same products in the same k
+    // order, so the result is the same bits either way.
+    let small = |d: usize| d <= blocking::DIRECT_MAX_N;
+    let swap = match (small(p.m), small(p.n)) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => p.rsc == 1 && p.csc != 1,
+    };
+    let p = if swap {
         Raw {
             m: p.n,
             n: p.m,
@@ -351,8 +360,12 @@ pub(crate) unsafe fn run(level: Level, p: Raw, par: bool) {
         p
     };
     let flops = 2.0 * p.m as f64 * p.n as f64 * p.k as f64;
-    let threads = rayon::current_num_threads();
-    if !par || threads < 2 || flops < PAR_MIN_FLOPS {
+    let threads = if par && flops >= PAR_MIN_FLOPS {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    if threads < 2 {
         // SAFETY: forwarded from the caller.
         unsafe { drive(level, &p) };
         return;
@@ -384,7 +397,7 @@ unsafe fn drive(level: Level, p: &Raw) {
     match level {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `level` is Avx2Fma only after `checked`; the rest is the caller's contract.
-        Level::Avx2Fma => unsafe { blocking::drive::<avx2::Avx2>(p) },
+        Level::Avx2Fma => unsafe { avx2::drive(p) },
         // SAFETY: the portable kernel needs no CPU feature; the rest is the caller's contract.
         _ => unsafe { blocking::drive::<portable::Portable>(p) },
     }

@@ -14,6 +14,7 @@
 /// # Safety
 /// `a + i·rsa + p·csa` must be valid for reads for every `i < mc`, `p < kc`, and no other
 /// thread may write those elements during the call.
+#[inline(always)]
 pub(crate) unsafe fn pack_a(
     mr: usize,
     mc: usize,
@@ -41,6 +42,7 @@ pub(crate) unsafe fn pack_a(
 /// # Safety
 /// `b + p·rsb + j·csb` must be valid for reads for every `p < kc`, `j < nc`, and no other
 /// thread may write those elements during the call.
+#[inline(always)]
 pub(crate) unsafe fn pack_b(
     nr: usize,
     kc: usize,
@@ -69,6 +71,7 @@ pub(crate) unsafe fn pack_b(
 /// # Safety
 /// `x + i·rs + p·cs` must be valid for reads for every `i < rows`, `p < kc`, and no other
 /// thread may write those elements during the call.
+#[inline(always)]
 unsafe fn pack<const W: usize>(
     rows: usize,
     kc: usize,
