@@ -184,7 +184,7 @@ impl Tape {
     /// f(A) entry by entry for an [`Activation`] f.
     pub fn activation(&mut self, a: Var, f: Activation) -> Var {
         let mut y = self.value(a).clone();
-        f.apply_in_place(&mut y.data);
+        op::activation_in_place(f, &mut y.data);
         self.push(y, Op::Unary { a: a.0, f })
     }
 
