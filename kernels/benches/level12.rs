@@ -25,19 +25,21 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
 
-/// Bytes per vector (dot, axpy): three in cache (L1, L2, L2/L3 edge), one far out of L3 (32 MiB).
-const VECTOR_BYTES: [(usize, &str); 4] = [
+/// Bytes per vector (dot, axpy): three in cache (L1, L2, L2/L3 edge), then 2× and 8× the
+/// 32 MiB L3.
+const VECTOR_BYTES: [(usize, &str); 5] = [
     (4 << 10, "4KiB"),
     (32 << 10, "32KiB"),
     (256 << 10, "256KiB"),
     (64 << 20, "64MiB"),
+    (256 << 20, "256MiB"),
 ];
 
-/// gemv shapes (m, n): A of 32 KiB and 256 KiB in cache, 64 MiB out of cache.
+/// gemv shapes (m, n): A of 32 KiB and 256 KiB in cache, 256 MiB (8× L3) out of cache.
 const GEMV_SHAPES: [(usize, usize, &str); 3] = [
     (64, 64, "32KiB"),
     (128, 256, "256KiB"),
-    (2048, 4096, "64MiB"),
+    (4096, 8192, "256MiB"),
 ];
 
 fn seeded(n: usize, seed: u64) -> Vec<f64> {
