@@ -12,8 +12,29 @@ const EPS: f64 = f64::EPSILON;
 /// Random values in [−12, 12] plus the edges: zeros, tiny, saturating, overflowing, ±∞, NaN.
 fn inputs(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
     let edges = [
-        0.0, -0.0, 1e-300, -1e-300, 1e-9, -1e-9, 1.0, -1.0, 3.5, -3.5, 20.0, -20.0, 40.0, -40.0,
-        700.0, -700.0, 800.0, -800.0, 1e300, -1e300,
+        0.0,
+        -0.0,
+        1e-300,
+        -1e-300,
+        1e-9,
+        -1e-9,
+        1.0,
+        -1.0,
+        3.5,
+        -3.5,
+        20.0,
+        -20.0,
+        40.0,
+        -40.0,
+        700.0,
+        -700.0,
+        800.0,
+        -800.0,
+        1e300,
+        -1e300,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
     ];
     let mut x: Vec<f64> = edges.to_vec();
     x.extend((0..n).map(|_| rng.random_range(-12.0..12.0)));

@@ -162,7 +162,13 @@ pub fn activation_second_deriv_naive(act: Activation, x: f64) -> f64 {
             let s = 1.0 / (1.0 + (-x).exp());
             s * (1.0 - s) * (1.0 - 2.0 * s)
         }
-        Activation::Relu => 0.0 * x, // 0, but NaN stays NaN
+        Activation::Relu => {
+            if x.is_nan() {
+                x
+            } else {
+                0.0
+            }
+        }
         Activation::Softplus => {
             let s = 1.0 / (1.0 + (-x).exp());
             s * (1.0 - s)
