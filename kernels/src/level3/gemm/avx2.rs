@@ -14,7 +14,9 @@
 //! Twelve independent FMA chains cover the FMA latency (4 cycles) times the two FMA ports
 //! of a Zen core, and the loads fit in the two load ports. Each accumulator is a chain of
 //! fused multiply-adds in increasing p, so every element of C sees the same operations
-//! whether its tile is full or clipped, on any number of threads.
+//! whether its tile is full or clipped, on any number of threads. The six A values come
+//! from a packed panel ([`tile_6x8`]) or, for skinny products, straight from A
+//! ([`tile_6x8_direct`]).
 
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::*;
@@ -31,7 +33,7 @@ pub(crate) unsafe fn drive(p: &Raw) {
     unsafe { blocking::drive::<Avx2>(p) }
 }
 
-/// The 6 × 8 AVX2+FMA kernel. Only [`super::run`] names it, after checking the CPU.
+/// The 6 × 8 AVX2+FMA kernel, named only by [`drive`], which needs avx2 and fma.
 pub(crate) struct Avx2;
 
 const MR: usize = 6;
