@@ -331,15 +331,17 @@ pub(crate) unsafe fn run(level: Level, p: Raw, par: bool) {
         unsafe { scale(&p) };
         return;
     }
-    // Orientation: C = AB or Cᵀ = BᵀAᵀ, whichever puts a small dimension (≤ DIRECT_MAX_N)
-    // in n, where A is read in place and not packed (32×1797·1797×64 becomes
-    // 64×1797·1797×32), and otherwise whichever makes C's unit stride run along the
-    // kernel's vector stores. Each element still sees the same products in the same k
-    // order, so the result is the same bits either way.
+    // Orientation: C = AB or Cᵀ = BᵀAᵀ. A small dimension (≤ DIRECT_MAX_N) goes to n, where
+    // A is read in place and not packed (32×1797·1797×64 becomes 64×1797·1797×32), unless
+    // that makes C column-major for a shallow product (k < 128), where the element-wise
+    // write-back would cost about as much as the tile. Otherwise C's unit stride goes along
+    // the kernel's vector stores. Each element sees the same products in the same k order
+    // either way, so the result is the same bits.
     let small = |d: usize| d <= blocking::DIRECT_MAX_N;
+    let deep = p.k >= 128;
     let swap = match (small(p.m), small(p.n)) {
-        (true, false) => true,
-        (false, true) => false,
+        (true, false) if deep || p.rsc != 1 => true,
+        (false, true) if deep || p.csc != 1 => false,
         _ => p.rsc == 1 && p.csc != 1,
     };
     let p = if swap {
