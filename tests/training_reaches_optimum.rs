@@ -51,24 +51,40 @@ fn digits_logistic_regression_reaches_the_reference_optimum_from_a_random_start(
 }
 
 #[test]
-fn moons_mlp_reaches_a_stationary_point_by_lbfgs() {
+fn moons_mlps_reach_stationary_points_by_lbfgs_from_several_starts() {
+    // Smooth activations, several seeds (tanh seeds 2 and 6 once ended in a failed line
+    // search at 2e-11 when value comparisons were not rounding-aware). ReLU is left out: J is
+    // only piecewise smooth there and ‖∇J‖ need not vanish anywhere.
     let t = read_csv("reference/moons_mlp/train.csv");
     let s = Samples::new(&t.x, t.d, &t.y).unwrap();
-    let mlp = Mlp::new(&[2, 16, 16, 2], Activation::Tanh, 1e-3).unwrap();
-    let (theta, info) = train(
-        &mlp,
-        &s,
-        &TrainParams {
-            seed: 1,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    println!("moons MLP: {info:?}");
-    assert_eq!(info.stop, Stop::Converged);
-    assert!(info.grad_inf <= 1e-12, "‖∇J‖∞ = {:e}", info.grad_inf);
-    let (j, _) = mlp.value_and_grad(&theta, &s).unwrap();
-    assert_eq!(j, info.objective);
+    let runs = [
+        (Activation::Tanh, 1),
+        (Activation::Tanh, 2),
+        (Activation::Tanh, 6),
+        (Activation::Gelu, 0),
+        (Activation::Softplus, 1),
+    ];
+    for (act, seed) in runs {
+        let mlp = Mlp::new(&[2, 16, 16, 2], act, 1e-3).unwrap();
+        let (theta, info) = train(
+            &mlp,
+            &s,
+            &TrainParams {
+                seed,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        println!("moons MLP {act:?} seed {seed}: {info:?}");
+        assert_eq!(info.stop, Stop::Converged, "{act:?} seed {seed}");
+        assert!(
+            info.grad_inf <= 1e-12,
+            "{act:?} seed {seed}: ‖∇J‖∞ = {:e}",
+            info.grad_inf
+        );
+        let (j, _) = mlp.value_and_grad(&theta, &s).unwrap();
+        assert_eq!(j, info.objective);
+    }
 }
 
 #[test]

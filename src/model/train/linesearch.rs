@@ -9,8 +9,10 @@
 //! Near the optimum φ(α) − φ(0) drops below the rounding of J (about ε|J|) long before ∇J
 //! does, so sufficient decrease becomes a coin toss. There the search also accepts the
 //! approximate Wolfe condition of Hager & Zhang (SIAM J. Optim. 16, 2005, eq. (4.1)):
-//! φ(α) ≤ φ(0) + ε_f and φ′(α) ≤ (2c₁ − 1)·φ′(0), which rests on derivatives only. This is
-//! what lets L-BFGS drive ‖∇J‖∞ to 1e-10 and below. Cost: one value and gradient per trial
+//! φ(α) ≤ φ(0) + ε_f and φ′(α) ≤ (2c₁ − 1)·φ′(0), which rests on derivatives only, and it
+//! keeps its bracket by the sign of φ′ first (their update rule), since comparing values
+//! equal to rounding would throw the minimiser out of the bracket. This is what lets L-BFGS
+//! drive ‖∇J‖∞ of the fixture MLPs below 1e-13. Cost: one value and gradient per trial
 //! step, usually one trial (α = 1) once L-BFGS has curvature information.
 
 use crate::error::Result;
@@ -87,18 +89,23 @@ where
     }
     let (c1, c2) = (params.c1, params.c2);
     let eps_f = 1e-12 * (1.0 + value.abs()); // a change of J we cannot trust the sign of
-    let armijo = |t: &Trial| {
-        t.value <= value + c1 * t.alpha * slope0
-            || (t.value <= value + eps_f && t.slope <= (2.0 * c1 - 1.0) * slope0)
+    // Low enough: sufficient decrease, or no increase beyond rounding.
+    let low_enough =
+        |t: &Trial| t.value <= value + c1 * t.alpha * slope0 || t.value <= value + eps_f;
+    // (Approximate) Wolfe: sufficient decrease, or the derivative-only version of it, plus
+    // the strong curvature condition.
+    let wolfe = |t: &Trial| {
+        let decrease = t.value <= value + c1 * t.alpha * slope0
+            || (t.value <= value + eps_f && t.slope <= (2.0 * c1 - 1.0) * slope0);
+        decrease && t.slope.abs() <= c2 * slope0.abs()
     };
-    let curvature = |t: &Trial| t.slope.abs() <= c2 * slope0.abs();
     let mut evals = 0;
     let mut eval = |alpha: f64, evals: &mut usize| -> Result<Trial> {
         *evals += 1;
         let th: Vec<f64> = theta.iter().zip(d).map(|(t, di)| t + alpha * di).collect();
         let (v, g) = f(&th)?;
         let slope = dot(&g, d);
-        // A NaN or ∞ value counts as "too far": it fails the decrease test below.
+        // A NaN or ∞ value counts as "too far": it is never low enough.
         let value = if v.is_finite() { v } else { f64::INFINITY };
         Ok(Trial {
             alpha,
@@ -116,8 +123,10 @@ where
         evals,
     };
 
-    // Bracketing phase [NW06, Alg. 3.5].
-    let mut prev = Trial {
+    // The bracket [lo, hi] always has lo low enough with φ′(lo) < 0, and hi either past a
+    // minimiser (φ′(hi) ≥ 0) or too high. Deciding by the sign of φ′ first, as Hager & Zhang
+    // do, keeps the bracket right when the values of J are equal to rounding.
+    let mut lo = Trial {
         alpha: 0.0,
         value,
         slope: slope0,
@@ -125,75 +134,65 @@ where
         grad: grad.to_vec(),
     };
     let mut alpha = alpha0;
-    let (lo, hi) = loop {
+    let mut hi = loop {
         if evals >= params.max_evals {
             return Ok(None);
         }
         let t = eval(alpha, &mut evals)?;
-        if !armijo(&t) || (prev.alpha > 0.0 && t.value > prev.value + eps_f) {
-            break (prev, t);
-        }
-        if curvature(&t) {
+        if wolfe(&t) {
             return Ok(Some(accept(t, evals)));
         }
-        if t.slope >= 0.0 {
-            break (t, prev);
+        if t.slope >= 0.0 || !low_enough(&t) {
+            break t;
         }
-        alpha = 2.0 * t.alpha; // still descending steeply: extrapolate
-        prev = t;
+        alpha = 2.0 * t.alpha; // still descending: extrapolate [NW06, Alg. 3.5]
+        lo = t;
     };
 
-    // Zoom phase [NW06, Alg. 3.6]: lo satisfies sufficient decrease, the minimiser is
-    // between lo and hi.
-    let (mut lo, mut hi) = (lo, hi);
-    while evals < params.max_evals {
-        let a = interpolate(&lo, &hi);
-        let t = eval(a, &mut evals)?;
-        if !armijo(&t) || t.value > lo.value + eps_f {
+    // Zoom [NW06, Alg. 3.6, with the update rule of Hager & Zhang].
+    while evals < params.max_evals && (hi.alpha - lo.alpha).abs() > 1e-15 * hi.alpha.abs() {
+        let t = eval(interpolate(&lo, &hi, eps_f), &mut evals)?;
+        if wolfe(&t) {
+            return Ok(Some(accept(t, evals)));
+        }
+        if t.slope >= 0.0 || !low_enough(&t) {
             hi = t;
         } else {
-            if curvature(&t) {
-                return Ok(Some(accept(t, evals)));
-            }
-            if t.slope * (hi.alpha - lo.alpha) >= 0.0 {
-                hi = lo;
-            }
             lo = t;
         }
-        if (hi.alpha - lo.alpha).abs() <= 1e-16 * lo.alpha.abs().max(1e-300) {
-            break;
-        }
     }
-    // No Wolfe point: take the best decrease found, if any (L-BFGS then skips its update
-    // when the curvature pair is not positive).
-    if lo.alpha > 0.0 && lo.value < value {
+    // No Wolfe point: take lo if it moved (it is low enough with φ′ < 0; L-BFGS skips the
+    // update when the curvature pair is not positive).
+    if lo.alpha > 0.0 {
         return Ok(Some(accept(lo, evals)));
     }
     Ok(None)
 }
 
-/// The minimiser of the cubic through (α, φ, φ′) at both ends [NW06, eq. (3.59)], kept at
-/// least 10% of the interval away from either end; the midpoint if the cubic has none.
-fn interpolate(lo: &Trial, hi: &Trial) -> f64 {
+/// A trial step inside the bracket: the minimiser of the cubic through (α, φ, φ′) at both
+/// ends [NW06, eq. (3.59)], or the zero of the secant of φ′ when the two values are equal
+/// to rounding (`eps_f`), kept at least 10% of the interval away from either end; the
+/// midpoint when neither exists.
+fn interpolate(lo: &Trial, hi: &Trial, eps_f: f64) -> f64 {
     let (a, b) = (lo.alpha, hi.alpha);
-    let mid = 0.5 * (a + b);
+    let (left, right) = if a < b { (a, b) } else { (b, a) };
+    let margin = 0.1 * (right - left);
+    let inside = |x: f64| x.is_finite() && x >= left + margin && x <= right - margin;
     if !hi.value.is_finite() {
         return a + 0.1 * (b - a); // overflow at hi: back off hard
+    }
+    if (hi.value - lo.value).abs() <= eps_f && hi.slope != lo.slope {
+        let x = a - lo.slope * (b - a) / (hi.slope - lo.slope); // φ′ = 0 on the secant
+        return if inside(x) { x } else { 0.5 * (a + b) };
     }
     let d1 = lo.slope + hi.slope - 3.0 * (lo.value - hi.value) / (a - b);
     let disc = d1 * d1 - lo.slope * hi.slope;
     if disc.is_nan() || disc < 0.0 {
-        return mid;
+        return 0.5 * (a + b);
     }
     let d2 = (b - a).signum() * disc.sqrt();
     let x = b - (b - a) * (hi.slope + d2 - d1) / (hi.slope - lo.slope + 2.0 * d2);
-    let (left, right) = if a < b { (a, b) } else { (b, a) };
-    let margin = 0.1 * (right - left);
-    if x.is_finite() && x >= left + margin && x <= right - margin {
-        x
-    } else {
-        mid
-    }
+    if inside(x) { x } else { 0.5 * (a + b) }
 }
 
 #[cfg(test)]
