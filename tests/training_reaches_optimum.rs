@@ -172,3 +172,20 @@ fn the_closed_form_logistic_hessian_matches_differences_of_the_gradient() {
         }
     }
 }
+
+#[test]
+fn without_weight_decay_the_singular_logistic_hessian_is_reported_not_fatal() {
+    // μ = 0: the softmax's shift invariance (and digits' constant pixel) make H singular, so
+    // the Newton polish cannot factor it; training keeps the L-BFGS result and says why.
+    let t = read_csv("reference/digits_logreg/train.csv");
+    let s = Samples::new(&t.x, t.d, &t.y).unwrap();
+    let mlp = Mlp::new(&[64, 10], Activation::Tanh, 0.0).unwrap();
+    let (theta, info) = train(&mlp, &s, &TrainParams::default()).unwrap();
+    assert_eq!(info.stop, Stop::SingularHessian);
+    assert!(
+        info.grad_inf <= 1e-10,
+        "L-BFGS reached its own tolerance: {info:?}"
+    );
+    let (_, g) = mlp.value_and_grad(&theta, &s).unwrap();
+    assert_eq!(inf_norm(&g), info.grad_inf);
+}

@@ -19,7 +19,7 @@ pub use adam::{AdamParams, adam};
 pub use lbfgs::{LbfgsParams, lbfgs};
 pub use newton::{NewtonParams, logistic_hessian, newton_polish_logistic};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Mlp, Samples};
 
 /// Why a training run stopped.
@@ -35,6 +35,9 @@ pub enum Stop {
     Stalled,
     /// Adam ran its epochs (it has no gradient tolerance).
     EpochsDone,
+    /// The Newton polish met a Hessian that is not positive definite (μ = 0: the softmax's
+    /// shift invariance or a constant feature makes it singular); θ is the L-BFGS result.
+    SingularHessian,
 }
 
 /// What a training run did and where it ended.
@@ -104,15 +107,21 @@ pub fn train_from(
     }
     let (theta, info) = lbfgs(|t| mlp.value_and_grad(t, s), theta, &lbfgs_params)?;
     match &params.polish {
-        Some(newton) if logistic => {
-            let (theta, polish) = newton_polish_logistic(mlp, theta, s, newton)?;
-            let combined = TrainInfo {
-                iters: info.iters + polish.iters,
-                evals: info.evals + polish.evals,
-                ..polish
-            };
-            Ok((theta, combined))
-        }
+        Some(newton) if logistic => match newton_polish_logistic(mlp, theta.clone(), s, newton) {
+            Ok((theta, polish)) => {
+                let combined = TrainInfo {
+                    iters: info.iters + polish.iters,
+                    evals: info.evals + polish.evals,
+                    ..polish
+                };
+                Ok((theta, combined))
+            }
+            Err(Error::NotPositiveDefinite { .. }) => {
+                let stop = Stop::SingularHessian;
+                Ok((theta, TrainInfo { stop, ..info }))
+            }
+            Err(e) => Err(e),
+        },
         _ => Ok((theta, info)),
     }
 }
