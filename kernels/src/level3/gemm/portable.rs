@@ -1,8 +1,10 @@
-//! The portable micro-kernel: a 4 × 4 tile of C in plain Rust, auto-vectorised.
+//! The portable micro-kernel: a 4 × 4 tile of C in plain Rust, with `wide`'s f64x2 lanes.
 //!
 //! Sixteen accumulators `acc[i][j] += a[i, p]·b[p, j]` in increasing p, unfused (a fused
 //! `mul_add` without hardware FMA is a library call). The tile is small enough that the
 //! accumulators stay in the sixteen xmm registers of baseline x86-64.
+
+use wide::f64x2;
 
 use super::blocking::{KC, Kernel};
 
@@ -29,14 +31,21 @@ impl Kernel for Portable {
         nr: usize,
     ) {
         debug_assert!(a.len() >= kc * MR && b.len() >= kc * NR && mr <= MR && nr <= NR);
-        let mut acc = [[0.0f64; NR]; MR];
+        // Two f64x2 lanes per row: SSE2 on baseline x86-64, NEON on aarch64. Each element is
+        // acc += a·b in increasing p, unfused.
+        let mut lanes = [[f64x2::ZERO; NR / 2]; MR];
         for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(kc) {
-            for i in 0..MR {
-                for j in 0..NR {
-                    acc[i][j] += ap[i] * bp[j];
-                }
+            let b = [f64x2::new([bp[0], bp[1]]), f64x2::new([bp[2], bp[3]])];
+            for (row, &ai) in lanes.iter_mut().zip(ap) {
+                let ai = f64x2::splat(ai);
+                row[0] += ai * b[0];
+                row[1] += ai * b[1];
             }
         }
+        let acc: [[f64; NR]; MR] = lanes.map(|[lo, hi]| {
+            let (lo, hi) = (lo.to_array(), hi.to_array());
+            [lo[0], lo[1], hi[0], hi[1]]
+        });
         for (i, row) in acc.iter().enumerate().take(mr) {
             for (j, &ab) in row.iter().enumerate().take(nr) {
                 let cij = c.wrapping_add(i * rsc + j * csc);
