@@ -40,7 +40,12 @@ fn gemm_on(level: Level, threads: usize, m: usize, k: usize, n: usize, seed: u64
 fn gemm_is_bit_identical_on_one_and_two_threads() {
     // Split by rows (m ≥ n), by columns (n > m), a skinny m (computed as Cᵀ = BᵀAᵀ), and
     // column-major C; all above the threshold.
-    for (m, k, n) in [(400, 300, 350), (48, 700, 1500), (333, 257, 401), (24, 1100, 900)] {
+    for (m, k, n) in [
+        (400, 300, 350),
+        (48, 700, 1500),
+        (333, 257, 401),
+        (24, 1100, 900),
+    ] {
         assert!(2.0 * (m * k * n) as f64 >= PAR_MIN_FLOPS);
         for level in variants::available() {
             let (one, two) = (gemm_on(level, 1, m, k, n, 9), gemm_on(level, 2, m, k, n, 9));
