@@ -58,26 +58,11 @@ fn ours(
 #[allow(clippy::too_many_arguments)]
 fn mm(m: usize, k: usize, n: usize, a: &[f64], rsa: usize, csa: usize, b: &[f64], c: &mut [f64]) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    let (rsa, csa, n_i) = (rsa as isize, csa as isize, n as isize);
-    // SAFETY: A is m × k at strides (rsa, csa) inside `a`; B (k × n) and C (m × n) are row-major and fit, as asserted.
-    unsafe {
-        matrixmultiply::dgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            rsa,
-            csa,
-            b.as_ptr(),
-            n_i,
-            1,
-            0.0,
-            c.as_mut_ptr(),
-            n_i,
-            1,
-        )
-    };
+    let (rsa, csa, ni) = (rsa as isize, csa as isize, n as isize);
+    let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    // SAFETY: A is m × k at strides (rsa, csa) inside `a` (the callers pass exact
+    // layouts); B (k × n) and C (m × n) are row-major and fit, as asserted.
+    unsafe { matrixmultiply::dgemm(m, k, n, 1.0, pa, rsa, csa, pb, ni, 1, 0.0, pc, ni, 1) };
 }
 
 fn square(cr: &mut Criterion) {
