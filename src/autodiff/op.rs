@@ -13,31 +13,25 @@
 
 use super::mat::Mat;
 use super::matmul::matmul;
-use super::special::tanh;
 
 /// The element-wise activations, one enum for the whole project (from `puma_kernels`, which
 /// also gives f″ for the HVP pass [Pearl94]):
 ///
 /// | name | f(x) | f′ as the tape computes it |
 /// |---|---|---|
-/// | `tanh` | tanh x ([`super::special::tanh`], Cephes) | 1 − y², y = f(x) |
+/// | `tanh` | tanh x (vectorised, ≤ 6 ulp) | 1 − y², y = f(x) |
 /// | `sigmoid` | σ(x) = 1/(1 + e^{−x}) | y(1 − y) |
 /// | `relu` | max(x, 0) | 1 for x > 0, else 0 (0 at x = 0, as PyTorch) |
 /// | `softplus` | ln(1 + eˣ) | σ(x) |
 /// | `gelu` | x·Φ(x) (exact erf form, PyTorch's default) | Φ(x) + x·φ(x) |
 ///
-/// tanh uses this crate's Cephes form and 1 − y², which keeps J and ∇J consistent to a few
-/// ulps: with the vectorised kernels' tanh (≤ 6 ulp) L-BFGS stalled near ‖∇J‖∞ ≈ 1e-11 on
-/// the moons MLP instead of going below 1e-13.
+/// Forward values come from the kernels (tanh, sigmoid and relu vectorised with AVX2 where
+/// available); the reverse pass reuses y = f(x) for tanh and sigmoid.
 pub use puma_kernels::Activation;
 
-/// y ← f(y) entry by entry (the variant is matched once, outside the loop).
+/// y ← f(y) entry by entry (the kernels' slice form).
 pub fn activation_in_place(f: Activation, y: &mut [f64]) {
-    match f {
-        Activation::Tanh => y.iter_mut().for_each(|v| *v = tanh(*v)),
-        Activation::Relu => y.iter_mut().for_each(|v| *v = v.max(0.0)),
-        f => y.iter_mut().for_each(|v| *v = f.value(*v)),
-    }
+    f.apply_in_place(y);
 }
 
 /// d ← d + g ⊙ f′(x), given y = f(x) (the variant is matched once, outside the loop).
