@@ -25,6 +25,7 @@ fn digits_logistic_regression_reaches_the_reference_optimum_from_a_random_start(
     )
     .unwrap();
     println!("digits logreg: {info:?}");
+    info.ensure_converged("train", 1e-12).unwrap();
     assert_eq!(info.stop, Stop::Converged);
     assert!(info.grad_inf <= 1e-12, "‖∇J‖∞ = {:e}", info.grad_inf);
     // The reported norm is the true one at the returned θ.
@@ -182,6 +183,13 @@ fn without_weight_decay_the_singular_logistic_hessian_is_reported_not_fatal() {
     let mlp = Mlp::new(&[64, 10], Activation::Tanh, 0.0).unwrap();
     let (theta, info) = train(&mlp, &s, &TrainParams::default()).unwrap();
     assert_eq!(info.stop, Stop::SingularHessian);
+    assert!(matches!(
+        info.ensure_converged("train", 1e-12),
+        Err(puma::Error::NoConvergence {
+            method: "train",
+            ..
+        })
+    ));
     assert!(
         info.grad_inf <= 1e-10,
         "L-BFGS reached its own tolerance: {info:?}"

@@ -55,6 +55,26 @@ pub struct TrainInfo {
     pub stop: Stop,
 }
 
+impl TrainInfo {
+    /// `Ok` if ‖∇J‖∞ ≤ `target` at the returned θ, else [`Error::NoConvergence`] with the
+    /// iterations done and the norm reached: for callers that want a failed run as an error.
+    ///
+    /// # Errors
+    /// [`Error::NoConvergence`] (`method` names the run, e.g. "lbfgs").
+    pub fn ensure_converged(&self, method: &'static str, target: f64) -> Result<()> {
+        if self.grad_inf <= target {
+            Ok(())
+        } else {
+            Err(Error::NoConvergence {
+                method,
+                iters: self.iters,
+                achieved: self.grad_inf,
+                target,
+            })
+        }
+    }
+}
+
 /// Settings of [`train`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainParams {
