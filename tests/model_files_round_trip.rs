@@ -34,6 +34,13 @@ fn the_reference_model_round_trips_bit_for_bit() {
             .zip(&file.theta)
             .all(|(a, b)| a.to_bits() == b.to_bits())
     );
+    // Written through a temporary file that was renamed: nothing else is left beside it.
+    let dir: Vec<String> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(dir, vec!["moons.safetensors".to_string()]);
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }
 
 #[test]
@@ -60,6 +67,7 @@ fn f32_files_stay_f32_and_keys_and_metadata_are_kept() {
         puma::io::safetensors::to_bytes(&back).unwrap(),
         std::fs::read(&path).unwrap()
     );
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }
 
 /// A safetensors file from raw (name, shape, f64 values) and metadata.
