@@ -98,8 +98,8 @@ impl Default for TrainParams {
 }
 
 /// Trains `mlp` on `s` from a seeded initialisation: L-BFGS, then the Newton polish for
-/// logistic regression (for hidden layers, L-BFGS runs on to the polish tolerance). Returns θ and the run's [`TrainInfo`] (iterations and evaluations
-/// of both phases).
+/// logistic regression (for hidden layers, L-BFGS runs on to the polish tolerance).
+/// Returns θ and the run's [`TrainInfo`] (iterations and evaluations of both phases).
 ///
 /// # Errors
 /// As [`Mlp::value_and_grad`], [`lbfgs()`] and [`newton_polish_logistic`].
