@@ -5,6 +5,7 @@
 //! tests can read it without spawning a process.
 
 pub mod info;
+pub mod train;
 
 use std::io::Write;
 
@@ -25,6 +26,8 @@ pub struct Cli {
 const EXAMPLES: &str = "\
 Example:
   puma info fixtures/digits/digits.csv     n, d, K, label counts and feature ranges
+  puma train --data fixtures/reference/digits_logreg/train.csv --out m.safetensors
+                                           logistic regression to ‖∇J‖∞ ≤ 1e-12
   puma help info                           formats and more examples";
 
 /// The subcommands.
@@ -33,6 +36,9 @@ pub enum Command {
     /// Summarise a data set: rows, features, classes, label counts, feature ranges.
     #[command(after_long_help = info::EXAMPLES, after_help = info::EXAMPLES)]
     Info(info::InfoArgs),
+    /// Train an MLP or logistic regression to ‖∇J‖∞ ≤ 1e-12 and save it (safetensors).
+    #[command(after_long_help = train::EXAMPLES, after_help = train::EXAMPLES)]
+    Train(train::TrainArgs),
 }
 
 /// Runs a parsed command line, writing its report to `out`.
@@ -42,5 +48,6 @@ pub enum Command {
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     match cli.command {
         Command::Info(args) => info::run(&args, out),
+        Command::Train(args) => train::run(&args, out),
     }
 }
