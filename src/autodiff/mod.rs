@@ -10,11 +10,17 @@
 //!
 //! Entry points follow JAX/autograd: [`value_and_grad`] and [`grad()`] take a closure that
 //! builds J from a flat θ. [`check::check_grad`] is the finite-difference oracle every
-//! gradient is tested against. One gradient costs about 2–3 forward passes (DESIGN.md §2);
+//! gradient is tested against. [`hvp()`] and [`hvp_batch`] are Pearlmutter's exact
+//! forward-over-reverse Hessian-vector products [Pearl94] ([`mod@hvp`]); [`hessian()`] is the
+//! dense Hessian [H] for small p, checked column by column against them ([`mod@hessian`]).
+//! One gradient costs about 2–3 forward passes, one HVP about 2–4 gradients (DESIGN.md §2);
 //! every matrix product goes through [`matmul::matmul`].
 
 pub mod check;
+pub mod eigen;
 pub mod grad;
+pub mod hessian;
+pub mod hvp;
 pub mod mat;
 pub mod matmul;
 pub mod op;
@@ -23,6 +29,8 @@ pub mod tape;
 
 pub use check::{CheckParams, GradCheck, check_grad};
 pub use grad::{Gradients, grad, value_and_grad};
+pub use hessian::{hessian, hessian_by_columns};
+pub use hvp::{HvpBatch, hvp, hvp_batch, value_grad_hvp_batch};
 pub use mat::Mat;
 pub use op::Activation;
 pub use tape::{Tape, Var};

@@ -1,0 +1,147 @@
+//! Second-order quantities of the MLP objective [J]: exact Hessian-vector products and the
+//! dense Hessian H = ∇²J_w(θ) of DESIGN.md §1 [H] (with ρ = 0).
+//!
+//! ```text
+//! H v = (1/n) Σ_i w_i ∇²CE_i(θ) v + μ v
+//! ```
+//!
+//! Each chunk of [`CHUNK_ROWS`] samples runs Pearlmutter's R-operator on its own tape
+//! ([`crate::autodiff::hvp`], [Pearl94]) for k directions at once; chunk results are added
+//! in chunk order, so the bits do not depend on the thread count. The dense Hessian is p
+//! such products, taken in batches of [`HESSIAN_BATCH`] unit vectors (p up to a few
+//! thousand: p² doubles). Cost: one HVP ≈ 2–4 gradients; the Hessian ≈ p/k batched passes.
+
+use rayon::prelude::*;
+
+use super::loss::Samples;
+use super::mlp::{CHUNK_ROWS, Mlp};
+use crate::autodiff::hessian::HESSIAN_BATCH;
+use crate::autodiff::{Mat, value_grad_hvp_batch};
+use crate::error::{Error, Result};
+
+impl Mlp {
+    /// Σ_i w_i ∇²CE_i · v_j over `s` for k direction-major directions, by chunks in order.
+    fn weighted_loss_hvp_sum(&self, theta: &[f64], s: &Samples, v: &[f64]) -> Vec<f64> {
+        let n = s.n();
+        let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK_ROWS))
+            .into_par_iter()
+            .map(|c| {
+                let chunk = s.rows(c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n));
+                value_grad_hvp_batch(
+                    |tape, th| {
+                        let x = tape.constant(Mat::from_vec(chunk.n(), chunk.d, chunk.x.to_vec()));
+                        let z = self.logits_on(tape, th, x);
+                        let ce = tape.softmax_cross_entropy(z, chunk.y); // CE_i
+                        match chunk.w {
+                            Some(w) => tape.weighted_sum(ce, w), // Σ w_i CE_i
+                            None => tape.sum(ce),
+                        }
+                    },
+                    theta,
+                    v,
+                )
+                .hv
+            })
+            .collect();
+        let mut hv = vec![0.0; v.len()];
+        for part in parts {
+            crate::kernels::axpy(1.0, &part, &mut hv); // chunk order, whatever the thread count
+        }
+        hv
+    }
+
+    /// H·v_j for k directions of [J] at θ (k = `v.len() / p`, direction-major), sharing
+    /// one forward and one reverse pass per chunk [Pearl94]:
+    /// H v = (1/n) Σ_i w_i ∇²CE_i v + μ v.
+    ///
+    /// # Errors
+    /// As [`Mlp::check`]; [`Error::InvalidParam`] for an empty sample set;
+    /// [`Error::ShapeMismatch`] if `v.len()` is not a positive multiple of p.
+    pub fn hvp_batch(&self, theta: &[f64], s: &Samples, v: &[f64]) -> Result<Vec<f64>> {
+        self.check(theta, s)?;
+        let p = self.n_params();
+        if v.is_empty() || !v.len().is_multiple_of(p) {
+            return Err(Error::ShapeMismatch {
+                what: "directions v (k·p entries)",
+                expected: p,
+                found: v.len(),
+            });
+        }
+        if s.n() == 0 {
+            return Err(Error::InvalidParam {
+                name: "samples",
+                reason: "the objective needs at least one sample".into(),
+            });
+        }
+        let inv_n = 1.0 / s.n() as f64;
+        let mut hv = self.weighted_loss_hvp_sum(theta, s, v);
+        for (h, vi) in hv.iter_mut().zip(v) {
+            *h = *h * inv_n + self.l2 * vi; // (1/n) Σ w_i ∇²CE_i v + μ v
+        }
+        Ok(hv)
+    }
+
+    /// H·v, the exact Hessian-vector product of [J] at θ (Pearlmutter's R-operator,
+    /// [Pearl94]). Cost ≈ 2–4 gradients.
+    ///
+    /// # Errors
+    /// As [`Mlp::hvp_batch`]; `v.len()` must be p.
+    ///
+    /// # Examples
+    /// ```
+    /// use puma::autodiff::Activation;
+    /// use puma::model::{Mlp, Samples};
+    /// let mlp = Mlp::new(&[2, 3, 2], Activation::Tanh, 1e-3).unwrap();
+    /// let theta = mlp.init(0);
+    /// let (x, y) = ([0.5, -1.0, 1.5, 0.25], [0, 1]);
+    /// let s = Samples::new(&x, 2, &y).unwrap();
+    /// let v = vec![1.0; mlp.n_params()];
+    /// let hv = mlp.hvp(&theta, &s, &v).unwrap();
+    /// assert_eq!(hv.len(), mlp.n_params());
+    /// ```
+    pub fn hvp(&self, theta: &[f64], s: &Samples, v: &[f64]) -> Result<Vec<f64>> {
+        if v.len() != self.n_params() {
+            return Err(Error::ShapeMismatch {
+                what: "direction v vs model parameters",
+                expected: self.n_params(),
+                found: v.len(),
+            });
+        }
+        self.hvp_batch(theta, s, v)
+    }
+
+    /// The exact Hessian H = ∇²J_w(θ) of [J] (p × p, row-major), from p unit-vector HVPs
+    /// in batches of `batch` directions: row j of H is H e_j (H is symmetric).
+    ///
+    /// # Errors
+    /// As [`Mlp::hvp_batch`]; [`Error::InvalidParam`] for `batch == 0`.
+    pub fn hessian_with(&self, theta: &[f64], s: &Samples, batch: usize) -> Result<Vec<f64>> {
+        if batch == 0 {
+            return Err(Error::InvalidParam {
+                name: "batch",
+                reason: "need at least one direction per pass".into(),
+            });
+        }
+        let p = self.n_params();
+        let mut h = vec![0.0; p * p];
+        for start in (0..p).step_by(batch) {
+            let k = batch.min(p - start);
+            let mut e = vec![0.0; k * p];
+            for j in 0..k {
+                e[j * p + start + j] = 1.0; // e_{start+j}
+            }
+            let block = self.hvp_batch(theta, s, &e)?; // rows start..start+k of H
+            h[start * p..(start + k) * p].copy_from_slice(&block);
+        }
+        Ok(h)
+    }
+
+    /// The exact Hessian of [J] at θ, p × p row-major ([`Mlp::hessian_with`] with
+    /// [`HESSIAN_BATCH`] directions per pass). For p up to a few thousand.
+    ///
+    /// # Errors
+    /// As [`Mlp::hvp_batch`].
+    pub fn hessian(&self, theta: &[f64], s: &Samples) -> Result<Vec<f64>> {
+        self.hessian_with(theta, s, HESSIAN_BATCH)
+    }
+}
