@@ -22,7 +22,7 @@
 
 use super::mat::Mat;
 use super::matmul::matmul;
-use super::op::{Op, accumulate_activation_vjp};
+use super::op::{Activation, Op, accumulate_activation_vjp};
 use super::tape::{Tape, Var};
 
 /// J, ∇J and the products H·v_j for `k` directions, from one [`Tape::hvp_batch`] pass.
@@ -224,13 +224,21 @@ fn r_second_term<'a>(
         }
         Op::Unary { a, f } => {
             if let (Some(t), true) = (tan[a].as_ref(), needs(a)) {
-                if f == super::op::Activation::Relu {
-                    return; // f″ = 0 almost everywhere
-                }
                 let x = values(a);
                 let d = slot(radj, a, x);
-                for i in 0..d.len() {
-                    d.data[i] += g.data[i] * f.second_deriv_at(x.data[i]) * t.data[i]; // ȳ ⊙ f″(x) ⊙ ẋ
+                let (g, t, yv) = (&g.data, &t.data, &y.data);
+                // d += ȳ ⊙ f″(x) ⊙ ẋ, with f″ from y = f(x) where that is cheaper
+                match f {
+                    Activation::Relu => {} // f″ = 0 almost everywhere
+                    Activation::Tanh => (0..d.len()).for_each(|i| {
+                        d.data[i] += g[i] * (-2.0 * yv[i] * (1.0 - yv[i] * yv[i])) * t[i]
+                    }),
+                    Activation::Sigmoid => (0..d.len()).for_each(|i| {
+                        let s = yv[i];
+                        d.data[i] += g[i] * (s * (1.0 - s) * (1.0 - 2.0 * s)) * t[i]
+                    }),
+                    f => (0..d.len())
+                        .for_each(|i| d.data[i] += g[i] * f.second_deriv_at(x.data[i]) * t[i]),
                 }
             }
         }

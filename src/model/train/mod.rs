@@ -1,9 +1,10 @@
 //! Training: minimising [J] to a true optimum θ̂, where influence functions are meaningful.
 //!
 //! [`train`] starts from a seeded initialisation and runs full-batch L-BFGS with a
-//! strong-Wolfe line search ([`lbfgs()`]) to ‖∇J‖∞ ≤ 1e-10, then, for logistic regression, a
-//! Newton polish with the closed-form Hessian ([`newton`]) to ‖∇J‖∞ ≤ 1e-12 ([retrain-w] of
-//! DESIGN.md §1). For MLPs with hidden layers, whose exact Hessian needs the HVPs of issue 5,
+//! strong-Wolfe line search ([`lbfgs()`]) to ‖∇J‖∞ ≤ 1e-10, then a Newton polish with the
+//! exact Hessian ([`newton`]: closed form for logistic regression, batched Pearlmutter HVPs
+//! [Pearl94] for MLPs with at most `NewtonParams::max_params` parameters) to ‖∇J‖∞ ≤ 1e-12
+//! ([retrain-w] of DESIGN.md §1). For larger MLPs, or where H is not positive definite,
 //! L-BFGS itself continues to the polish tolerance; its approximate-Wolfe line search keeps
 //! making progress where J's changes are below rounding (≈ 1e-15 reached on the fixtures).
 //! [`adam()`] is mini-batch Adam for larger data. Every run returns a [`TrainInfo`] with the
@@ -17,7 +18,7 @@ pub mod newton;
 
 pub use adam::{AdamParams, adam};
 pub use lbfgs::{LbfgsParams, lbfgs};
-pub use newton::{NewtonParams, logistic_hessian, newton_polish_logistic};
+pub use newton::{NewtonParams, logistic_hessian, newton_polish, newton_polish_logistic};
 
 use crate::error::{Error, Result};
 use crate::model::{Mlp, Samples};
@@ -82,8 +83,8 @@ pub struct TrainParams {
     pub seed: u64,
     /// L-BFGS settings (default tolerance ‖∇J‖∞ ≤ 1e-10).
     pub lbfgs: LbfgsParams,
-    /// Newton polish for logistic regression, `None` to skip. Default `Some` with
-    /// tolerance 1e-12.
+    /// Newton polish (logistic regression, and MLPs with p ≤ `max_params`), `None` to skip.
+    /// Default `Some` with tolerance 1e-12.
     pub polish: Option<NewtonParams>,
 }
 
@@ -97,12 +98,13 @@ impl Default for TrainParams {
     }
 }
 
-/// Trains `mlp` on `s` from a seeded initialisation: L-BFGS, then the Newton polish for
-/// logistic regression (for hidden layers, L-BFGS runs on to the polish tolerance).
+/// Trains `mlp` on `s` from a seeded initialisation: L-BFGS, then the exact-Hessian Newton
+/// polish (for MLPs above `max_params`, or a Hessian that is not positive definite, L-BFGS
+/// runs on to the polish tolerance instead).
 /// Returns θ and the run's [`TrainInfo`] (iterations and evaluations of both phases).
 ///
 /// # Errors
-/// As [`Mlp::value_and_grad`], [`lbfgs()`] and [`newton_polish_logistic`].
+/// As [`Mlp::value_and_grad`], [`lbfgs()`] and [`newton_polish`].
 pub fn train(mlp: &Mlp, s: &Samples, params: &TrainParams) -> Result<(Vec<f64>, TrainInfo)> {
     train_from(mlp, mlp.init(params.seed), s, params)
 }
@@ -119,30 +121,42 @@ pub fn train_from(
 ) -> Result<(Vec<f64>, TrainInfo)> {
     mlp.check(&theta, s)?;
     let logistic = mlp.sizes().len() == 2;
+    // The exact-Hessian polish: always for logistic regression, for hidden layers while p
+    // is small enough for a dense Hessian from HVPs.
+    let exact = params
+        .polish
+        .as_ref()
+        .filter(|newton| logistic || mlp.n_params() <= newton.max_params);
     let mut lbfgs_params = params.lbfgs.clone();
-    if let (Some(newton), false) = (&params.polish, logistic) {
-        // No exact Hessian yet for hidden layers: L-BFGS itself goes on to the polish
-        // tolerance (its approximate-Wolfe steps reach ‖∇J‖∞ ≈ 1e-15 on the fixtures).
+    if let (Some(newton), None) = (&params.polish, exact) {
+        // No dense Hessian for this model: L-BFGS itself goes on to the polish tolerance
+        // (its approximate-Wolfe steps reach ‖∇J‖∞ ≈ 1e-15 on the fixtures).
         lbfgs_params.grad_tol = lbfgs_params.grad_tol.min(newton.grad_tol);
     }
     let (theta, info) = lbfgs(|t| mlp.value_and_grad(t, s), theta, &lbfgs_params)?;
-    match &params.polish {
-        Some(newton) if logistic => match newton_polish_logistic(mlp, theta.clone(), s, newton) {
-            Ok((theta, polish)) => {
-                let combined = TrainInfo {
-                    iters: info.iters + polish.iters,
-                    evals: info.evals + polish.evals,
-                    ..polish
-                };
-                Ok((theta, combined))
-            }
-            Err(Error::NotPositiveDefinite { .. }) => {
-                let stop = Stop::SingularHessian;
-                Ok((theta, TrainInfo { stop, ..info }))
-            }
-            Err(e) => Err(e),
-        },
-        _ => Ok((theta, info)),
+    let Some(newton) = exact else {
+        return Ok((theta, info));
+    };
+    let combine = |first: &TrainInfo, then: TrainInfo| TrainInfo {
+        iters: first.iters + then.iters,
+        evals: first.evals + then.evals,
+        ..then
+    };
+    match newton_polish(mlp, theta.clone(), s, newton) {
+        Ok((theta, polish)) => Ok((theta, combine(&info, polish))),
+        Err(Error::NotPositiveDefinite { .. }) if logistic => {
+            let stop = Stop::SingularHessian;
+            Ok((theta, TrainInfo { stop, ..info }))
+        }
+        Err(Error::NotPositiveDefinite { .. }) => {
+            // Not a strict minimum (yet): back to the L-BFGS-only path, on to the polish
+            // tolerance from where L-BFGS stopped.
+            let mut more = params.lbfgs.clone();
+            more.grad_tol = more.grad_tol.min(newton.grad_tol);
+            let (theta, rest) = lbfgs(|t| mlp.value_and_grad(t, s), theta, &more)?;
+            Ok((theta, combine(&info, rest)))
+        }
+        Err(e) => Err(e),
     }
 }
 

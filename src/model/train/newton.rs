@@ -1,6 +1,8 @@
-//! Newton polish for logistic regression, with its closed-form Hessian.
+//! Newton polish: from an L-BFGS result, Newton steps with the exact Hessian of [J] to the
+//! rounding floor of ∇J (DESIGN.md §1 [H], [retrain-w]).
 //!
-//! For `sizes = [d, K]`, x̃_i = (x_i, 1) and p_i = softmax(z_i), the Hessian of [J] is
+//! For logistic regression (`sizes = [d, K]`), x̃_i = (x_i, 1) and p_i = softmax(z_i), the
+//! Hessian has the closed form
 //!
 //! ```text
 //! H = (1/n) Σ_i w_i (diag(p_i) − p_i p_iᵀ) ⊗ x̃_i x̃_iᵀ + μI,
@@ -8,12 +10,14 @@
 //!
 //! with θ's layout mapping class k and feature j < d to index k·d + j and the bias of class
 //! k to K·d + k (all weights before the biases, DESIGN.md §4). Each block (k, l) is one GEMM
-//! X̃ᵀ diag(c_kl) X̃ over the samples: K(K+1)/2 GEMMs of 2n(d+1)² flops. A Newton step
-//! θ ← θ − H⁻¹∇J solves with the Cholesky factor (p³/3 flops); from ‖∇J‖∞ ≈ 1e-8 one or two
-//! steps reach the rounding floor (quadratic convergence) [NW06, Thm. 3.5].
-//!
-//! MLPs with hidden layers need exact Hessian-vector products (Pearlmutter's R-op, issue 5);
-//! until then they are trained by L-BFGS alone.
+//! X̃ᵀ diag(c_kl) X̃ over the samples: K(K+1)/2 GEMMs of 2n(d+1)² flops. For MLPs with hidden
+//! layers H is assembled from exact Hessian-vector products ([`Mlp::hessian`], Pearlmutter's
+//! R-operator [Pearl94]): p HVPs in batches, so only small p (≤ `NewtonParams::max_params`).
+//! A Newton step θ ← θ − H⁻¹∇J solves with the Cholesky factor (`puma_kernels::potrf`,
+//! p³/3 flops); from ‖∇J‖∞ ≈ 1e-8 one or two steps reach the rounding floor (quadratic
+//! convergence) [NW06, Thm. 3.5]. An H that is not positive definite (a saddle, or μ = 0 on
+//! separable data) is reported as [`Error::NotPositiveDefinite`]; [`super::train`] then keeps
+//! the L-BFGS path.
 
 use super::{Stop, TrainInfo, inf_norm};
 use crate::autodiff::matmul::matmul;
@@ -28,6 +32,10 @@ pub struct NewtonParams {
     pub max_iters: usize,
     /// Stop when ‖∇J‖∞ ≤ this. Default 1e-12; > 0.
     pub grad_tol: f64,
+    /// Largest p for which [`super::train`] polishes an MLP with hidden layers through its
+    /// exact Hessian (p² doubles and ≈ p/32 batched HVP passes per step). Default 1000;
+    /// larger models keep the L-BFGS-only path. Logistic regression is always polished.
+    pub max_params: usize,
 }
 
 impl Default for NewtonParams {
@@ -35,6 +43,7 @@ impl Default for NewtonParams {
         NewtonParams {
             max_iters: 10,
             grad_tol: 1e-12,
+            max_params: 1000,
         }
     }
 }
@@ -104,12 +113,44 @@ pub fn logistic_hessian(mlp: &Mlp, theta: &[f64], s: &Samples) -> Result<Vec<f64
 /// # Errors
 /// As [`logistic_hessian`]; [`Error::NotPositiveDefinite`] if H is not (numerically)
 /// positive definite (μ = 0 on separable data).
-#[allow(non_snake_case)]
 pub fn newton_polish_logistic(
     mlp: &Mlp,
     theta: Vec<f64>,
     s: &Samples,
     params: &NewtonParams,
+) -> Result<(Vec<f64>, TrainInfo)> {
+    newton_with(mlp, theta, s, params, &|t| logistic_hessian(mlp, t, s))
+}
+
+/// Newton's method on [J] for any MLP from `theta` (typically an L-BFGS result) with the
+/// exact Hessian: the closed form for logistic regression, else [`Mlp::hessian`] from
+/// batched Pearlmutter HVPs [Pearl94]. Stops at ‖∇J‖∞ ≤ `grad_tol` or at the rounding floor.
+///
+/// # Errors
+/// As [`Mlp::hessian`]; [`Error::NotPositiveDefinite`] if H is not (numerically) positive
+/// definite (a saddle point, or μ = 0 on separable data); [`Error::InvalidParam`] for bad
+/// `params`.
+pub fn newton_polish(
+    mlp: &Mlp,
+    theta: Vec<f64>,
+    s: &Samples,
+    params: &NewtonParams,
+) -> Result<(Vec<f64>, TrainInfo)> {
+    if mlp.sizes().len() == 2 {
+        newton_polish_logistic(mlp, theta, s, params)
+    } else {
+        newton_with(mlp, theta, s, params, &|t| mlp.hessian(t, s))
+    }
+}
+
+/// Newton steps with the Hessian from `hessian` (p × p row-major).
+#[allow(non_snake_case)]
+fn newton_with(
+    mlp: &Mlp,
+    theta: Vec<f64>,
+    s: &Samples,
+    params: &NewtonParams,
+    hessian: &dyn Fn(&[f64]) -> Result<Vec<f64>>,
 ) -> Result<(Vec<f64>, TrainInfo)> {
     if params.max_iters == 0 || params.grad_tol.is_nan() || params.grad_tol <= 0.0 {
         return Err(Error::InvalidParam {
@@ -130,7 +171,7 @@ pub fn newton_polish_logistic(
             stop = Stop::Converged;
             break;
         }
-        let mut H = logistic_hessian(mlp, &theta, s)?;
+        let mut H = hessian(&theta)?; // ∇²J(θ) [H]
         puma_kernels::potrf(puma_kernels::Uplo::Lower, p, &mut H, p).map_err(|e| {
             Error::NotPositiveDefinite {
                 pivot: e.pivot,

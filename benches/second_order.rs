@@ -1,0 +1,112 @@
+//! How much does second-order information cost relative to one gradient of [J]?
+//!
+//! `second_order/{model}/{what}`, one rayon thread, for [2,16,16,2] on the moons training set
+//! (n = 1000), [64,32,10] on UCI digits (n = 1797) and [784,128,10] on 1000 MNIST images:
+//! - `grad`: `Mlp::value_and_grad`, the unit every other figure is quoted in;
+//! - `hvp`: one exact Hessian-vector product (`Mlp::hvp`, Pearlmutter's R-op [Pearl94]);
+//! - `hvp_batch32`: 32 directions in one pass (`Mlp::hvp_batch`); divide by 32 per vector;
+//! - `hessian`: the dense p × p Hessian (`Mlp::hessian`), first two models only.
+//!
+//! Targets (issue 5, one thread): hvp ≤ 1.8× grad; hvp_batch32 ≤ 0.7 × 32 × hvp;
+//! hessian of [64,32,10] on 1797 samples ≤ 1 s.
+//! Run: `cargo bench --bench second_order` (short measurement times: a shared machine).
+
+#![allow(missing_docs)] // criterion_group! generates an undocumented public fn
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use puma::autodiff::Activation;
+use puma::data::Dataset;
+use puma::model::{Mlp, Samples};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
+}
+
+/// The problems: name, model, data (as in benches/autodiff.rs).
+fn problems() -> Vec<(&'static str, Mlp, Dataset)> {
+    let moons = puma::data::csv::read_csv(fixture("reference/moons_mlp/train.csv")).unwrap();
+    let mut digits = puma::data::csv::read_csv(fixture("digits/digits.csv")).unwrap();
+    digits.standardise_in_place();
+    let mnist = puma::data::idx::read_idx(
+        fixture("mnist10k/images-idx3-ubyte.gz"),
+        fixture("mnist10k/labels-idx1-ubyte.gz"),
+    )
+    .unwrap();
+    let (mnist, _) = mnist.shuffled(0); // stored grouped by label
+    let first: Vec<usize> = (0..1000).collect();
+    let mnist = mnist.subset(&first).unwrap();
+    let (x, y) = mnist.into_parts();
+    let mnist = Dataset::new(x.iter().map(|v| v / 255.0).collect(), 784, y).unwrap();
+    vec![
+        (
+            "2-16-16-2_n1000",
+            Mlp::new(&[2, 16, 16, 2], Activation::Tanh, 1e-3).unwrap(),
+            moons,
+        ),
+        (
+            "64-32-10_n1797",
+            Mlp::new(&[64, 32, 10], Activation::Tanh, 1e-3).unwrap(),
+            digits,
+        ),
+        (
+            "784-128-10_n1000",
+            Mlp::new(&[784, 128, 10], Activation::Tanh, 1e-3).unwrap(),
+            mnist,
+        ),
+    ]
+}
+
+/// Seeded directions uniform in [−1, 1].
+fn directions(len: usize) -> Vec<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+fn second_order(c: &mut Criterion) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("second_order");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for (name, mlp, ds) in problems() {
+        let s = Samples::of(&ds);
+        let theta = mlp.init(0);
+        let p = mlp.n_params();
+        let v = directions(p);
+        let v32 = directions(32 * p);
+        group.bench_function(BenchmarkId::new(name, "grad"), |b| {
+            pool.install(|| {
+                b.iter(|| black_box(mlp.value_and_grad(black_box(&theta), &s).unwrap()))
+            })
+        });
+        group.bench_function(BenchmarkId::new(name, "hvp"), |b| {
+            pool.install(|| b.iter(|| black_box(mlp.hvp(black_box(&theta), &s, &v).unwrap())))
+        });
+        group.bench_function(BenchmarkId::new(name, "hvp_batch32"), |b| {
+            pool.install(|| {
+                b.iter(|| black_box(mlp.hvp_batch(black_box(&theta), &s, &v32).unwrap()))
+            })
+        });
+        if p <= 5000 {
+            group.bench_function(BenchmarkId::new(name, "hessian"), |b| {
+                pool.install(|| b.iter(|| black_box(mlp.hessian(black_box(&theta), &s).unwrap())))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, second_order);
+criterion_main!(benches);
