@@ -100,6 +100,25 @@ pub enum Error {
         /// The tolerance asked for.
         target: f64,
     },
+    /// An iterative solver met a direction of non-positive curvature dᵀH_ρd ≤ 0: H_ρ is not
+    /// positive definite (raise the damping ρ or use a convex model).
+    #[error("negative curvature at iteration {iter}: dᵀH_ρd / dᵀd = {curvature:e} ≤ 0")]
+    NegativeCurvature {
+        /// 0-based iteration at which it was found.
+        iter: usize,
+        /// The Rayleigh quotient dᵀH_ρd / dᵀd found (≤ 0, or NaN).
+        curvature: f64,
+    },
+    /// A computation would need more memory than its budget allows.
+    #[error("{what} needs {needed} bytes, more than the budget of {budget} bytes")]
+    MemoryBudget {
+        /// What would be allocated (for example "dense Hessian and its Cholesky factor").
+        what: &'static str,
+        /// Bytes needed.
+        needed: u64,
+        /// Bytes allowed.
+        budget: u64,
+    },
 }
 
 /// `Result` with puma's [`Error`].

@@ -17,6 +17,7 @@ pub mod error;
 pub mod io;
 pub mod lasso;
 pub mod model;
+pub mod solvers;
 
 pub use error::{Error, Result};
 pub use puma_kernels as kernels;
