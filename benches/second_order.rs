@@ -5,10 +5,12 @@
 //! - `grad`: `Mlp::value_and_grad`, the unit every other figure is quoted in;
 //! - `hvp`: one exact Hessian-vector product (`Mlp::hvp`, Pearlmutter's R-op [Pearl94]);
 //! - `hvp_batch32`: 32 directions in one pass (`Mlp::hvp_batch`); divide by 32 per vector;
-//! - `hessian`: the dense p × p Hessian (`Mlp::hessian`), first two models only.
+//! - `hessian`: the dense p × p Hessian (`Mlp::hessian`), first two models only;
+//! - `per_example_m{1,32}`: s_cᵀ g_i for all n samples and m directions
+//!   (`Mlp::per_example_grad_dots`).
 //!
 //! Targets (issue 5, one thread): hvp ≤ 1.8× grad; hvp_batch32 ≤ 0.7 × 32 × hvp;
-//! hessian of [64,32,10] on 1797 samples ≤ 1 s.
+//! hessian of [64,32,10] on 1797 samples ≤ 1 s; per_example_m1 ≤ 2× grad.
 //! Run: `cargo bench --bench second_order` (short measurement times: a shared machine).
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented public fn
@@ -99,6 +101,19 @@ fn second_order(c: &mut Criterion) {
                 b.iter(|| black_box(mlp.hvp_batch(black_box(&theta), &s, &v32).unwrap()))
             })
         });
+        for m in [1, 32] {
+            let dirs = directions(p * m);
+            group.bench_function(BenchmarkId::new(name, format!("per_example_m{m}")), |b| {
+                pool.install(|| {
+                    b.iter(|| {
+                        black_box(
+                            mlp.per_example_grad_dots(black_box(&theta), &s, &dirs, m)
+                                .unwrap(),
+                        )
+                    })
+                })
+            });
+        }
         if p <= 5000 {
             group.bench_function(BenchmarkId::new(name, "hessian"), |b| {
                 pool.install(|| b.iter(|| black_box(mlp.hessian(black_box(&theta), &s).unwrap())))
