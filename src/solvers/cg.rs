@@ -113,6 +113,8 @@ impl InverseHvp for Cg {
             hvps: 0,
             residual_history: vec![],
             stop: Stop::ZeroRhs,
+            restarts: 0,
+            scale: None,
             rel_residual: 0.0,
             residual_norm: 0.0,
             sigma,
@@ -192,6 +194,7 @@ impl InverseHvp for Cg {
                     break; // replacement no longer helps: the rounding floor
                 }
                 last_true = true_rel;
+                report.restarts += 1;
                 precondition(&r, &mut z); // restart from x
                 d.copy_from_slice(&z);
                 rz = kernels::dot(&r, &z);

@@ -82,6 +82,7 @@ struct Factor {
     l: Vec<f64>,
     sigma: Option<SigmaBound>,
     assembly_hvps: usize,
+    raises: usize,
     reported: bool,
 }
 
@@ -215,6 +216,7 @@ impl Exact {
             l: L,
             sigma,
             assembly_hvps,
+            raises,
             reported: false,
         });
         Ok(())
@@ -241,6 +243,8 @@ impl Exact {
             hvps,
             residual_history: vec![],
             stop: Stop::Direct,
+            restarts: f.raises,
+            scale: None,
             rel_residual: cert.1,
             residual_norm: cert.0,
             sigma: f.sigma,

@@ -13,6 +13,7 @@
 //! | [`Cg`] | (Jacobi-preconditioned) conjugate gradients on HVPs [NW06, Alg. 5.3] | one HVP per iteration |
 //! | [`Lissa`] | x ← b + x − (H_B + ρI)x/s on seeded batches, answer x/s [LiSSA] | depth × repeats batch HVPs |
 //!
+//! [`MlpHessian`] adapts an MLP's exact autodiff HVPs to the operator trait.
 //! [`lanczos`] estimates σ_min and σ_max (LiSSA's scale, damping advice); [`auto`] picks
 //! exact when the dense H_ρ fits the memory budget and p ≤ 5,000, else CG.
 //!
@@ -26,9 +27,15 @@
 
 pub mod cg;
 pub mod exact;
+pub mod lanczos;
+pub mod lissa;
+pub mod model_op;
 
 pub use cg::{Cg, CgParams};
 pub use exact::{DampingPolicy, Exact, ExactParams};
+pub use lanczos::{LanczosEstimate, LanczosParams, lanczos};
+pub use lissa::{Lissa, LissaParams};
+pub use model_op::MlpHessian;
 
 use crate::error::{Error, Result};
 use crate::kernels::{self, Op};
@@ -290,6 +297,11 @@ pub struct SolveReport {
     pub residual_history: Vec<f64>,
     /// Why it stopped.
     pub stop: Stop,
+    /// Corrections made on the way: exact, damping raises of ρ; CG, residual replacements;
+    /// LiSSA, restarts with a doubled scale after ‖x‖ grew.
+    pub restarts: usize,
+    /// LiSSA's scale s as finally used (`None` for other methods).
+    pub scale: Option<f64>,
     /// The true relative residual ‖H_ρx − b‖/‖b‖, recomputed at the end with a fresh HVP.
     pub rel_residual: f64,
     /// ‖H_ρx − b‖ (absolute).

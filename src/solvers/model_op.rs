@@ -1,0 +1,162 @@
+//! [`MlpHessian`]: the Hessian H = ∇²J_w(θ̂) of DESIGN.md §1 [H] for an [`Mlp`] at θ̂ on its
+//! training samples, as a matrix-free [`HessianOperator`] over the exact autodiff HVPs
+//! ([`Mlp::hvp_batch`], Pearlmutter's R-operator [Pearl94]).
+//!
+//! ```text
+//! H v   = (1/n)   Σ_i     w_i ∇²CE_i(θ̂) v + μ v        (hvp, hvp_many: k directions per pass)
+//! H_B v = (1/|B|) Σ_{i∈B} w_i ∇²CE_i(θ̂) v + μ v        (hvp_batch, for LiSSA [LiSSA])
+//! ```
+//!
+//! Cost: one HVP ≈ 2–4 gradients over the n samples (DESIGN.md §2); a batch of k directions
+//! shares the forward and reverse pass. No dense matrix and no diagonal are provided, so
+//! [`super::Exact`] assembles H from p HVPs (batches of 32) and CG runs unpreconditioned. An
+//! MLP with hidden layers is not convex: no σ_min bound is stated (CG reports no error
+//! bound; the exact solver's Cholesky certificate still applies).
+
+use super::{HessianOperator, check_len};
+use crate::error::{Error, Result};
+use crate::model::{Mlp, Samples};
+
+/// The Hessian of an MLP's objective [J] at θ on `samples`, matrix-free.
+#[derive(Clone, Debug)]
+pub struct MlpHessian<'a> {
+    mlp: &'a Mlp,
+    theta: &'a [f64],
+    samples: Samples<'a>,
+}
+
+impl<'a> MlpHessian<'a> {
+    /// The operator for `mlp` at `theta` on `samples` (weights, if any, kept).
+    ///
+    /// # Errors
+    /// As [`Mlp::check`]; [`Error::InvalidParam`] for an empty sample set.
+    pub fn new(mlp: &'a Mlp, theta: &'a [f64], samples: Samples<'a>) -> Result<Self> {
+        mlp.check(theta, &samples)?;
+        if samples.n() == 0 {
+            return Err(Error::InvalidParam {
+                name: "samples",
+                reason: "the Hessian needs at least one sample".into(),
+            });
+        }
+        Ok(MlpHessian {
+            mlp,
+            theta,
+            samples,
+        })
+    }
+}
+
+/// V (p × k row-major, column j a direction) as k direction-major rows.
+fn to_direction_major(p: usize, k: usize, v: &[f64]) -> Vec<f64> {
+    let mut t = vec![0.0; p * k];
+    for i in 0..p {
+        for j in 0..k {
+            t[j * p + i] = v[i * k + j];
+        }
+    }
+    t
+}
+
+impl HessianOperator for MlpHessian<'_> {
+    fn dim(&self) -> usize {
+        self.mlp.n_params()
+    }
+
+    fn hvp(&self, v: &[f64], out: &mut [f64]) -> Result<()> {
+        check_len("out", self.dim(), out.len())?;
+        let hv = self.mlp.hvp(self.theta, &self.samples, v)?; // H v [Pearl94]
+        out.copy_from_slice(&hv);
+        Ok(())
+    }
+
+    fn hvp_many(&self, k: usize, v: &[f64], out: &mut [f64]) -> Result<()> {
+        let p = self.dim();
+        check_len("V", p * k, v.len())?;
+        check_len("OUT", p * k, out.len())?;
+        if k == 0 {
+            return Ok(());
+        }
+        let hv = self
+            .mlp
+            .hvp_batch(self.theta, &self.samples, &to_direction_major(p, k, v))?; // k directions, one pass
+        for j in 0..k {
+            for i in 0..p {
+                out[i * k + j] = hv[j * p + i];
+            }
+        }
+        Ok(())
+    }
+
+    fn n_samples(&self) -> Option<usize> {
+        Some(self.samples.n())
+    }
+
+    fn hvp_batch(&self, batch: &[usize], v: &[f64], out: &mut [f64]) -> Result<()> {
+        check_len("out", self.dim(), out.len())?;
+        let (n, d) = (self.samples.n(), self.samples.d);
+        let mut x = Vec::with_capacity(batch.len() * d);
+        let mut y = Vec::with_capacity(batch.len());
+        let mut w = Vec::with_capacity(batch.len());
+        for &i in batch {
+            if i >= n {
+                return Err(Error::IndexOutOfRange {
+                    what: "batch sample",
+                    index: i,
+                    len: n,
+                });
+            }
+            x.extend_from_slice(&self.samples.x[i * d..(i + 1) * d]);
+            y.push(self.samples.y[i]);
+            w.push(self.samples.w.map_or(1.0, |w| w[i]));
+        }
+        let mut s = Samples::new(&x, d, &y)?;
+        if self.samples.w.is_some() {
+            s = s.with_weights(&w)?;
+        }
+        let hv = self.mlp.hvp(self.theta, &s, v)?; // H_B v
+        out.copy_from_slice(&hv);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autodiff::Activation;
+
+    #[test]
+    fn many_and_batch_agree_with_single_hvps() {
+        let mlp = Mlp::new(&[2, 3, 2], Activation::Tanh, 1e-3).unwrap();
+        let theta = mlp.init(1);
+        let x = [0.5, -1.0, 1.5, 0.25, -0.3, 0.8];
+        let y = [0, 1, 1];
+        let s = Samples::new(&x, 2, &y).unwrap();
+        let op = MlpHessian::new(&mlp, &theta, s).unwrap();
+        let p = op.dim();
+        let v: Vec<f64> = (0..2 * p)
+            .map(|i| ((i * 7 % 11) as f64 - 5.0) / 5.0)
+            .collect();
+        let mut many = vec![0.0; 2 * p];
+        op.hvp_many(2, &v, &mut many).unwrap();
+        let mut one = vec![0.0; p];
+        for j in 0..2 {
+            let col: Vec<f64> = (0..p).map(|i| v[i * 2 + j]).collect();
+            op.hvp(&col, &mut one).unwrap();
+            for i in 0..p {
+                assert!((many[i * 2 + j] - one[i]).abs() <= 1e-14 * (1.0 + one[i].abs()));
+            }
+        }
+        // The batch of all rows is the full Hessian.
+        let col: Vec<f64> = (0..p).map(|i| v[i * 2]).collect();
+        let mut full = vec![0.0; p];
+        op.hvp(&col, &mut full).unwrap();
+        op.hvp_batch(&[0, 1, 2], &col, &mut one).unwrap();
+        for i in 0..p {
+            assert!((full[i] - one[i]).abs() <= 1e-14 * (1.0 + full[i].abs()));
+        }
+        assert!(matches!(
+            op.hvp_batch(&[3], &col, &mut one),
+            Err(Error::IndexOutOfRange { index: 3, .. })
+        ));
+    }
+}

@@ -1,0 +1,125 @@
+//! On the reference moons MLP (fixtures/reference/moons_mlp: [2,16,16,2], tanh, μ = 1e-3,
+//! p = 354, Hessian eigenvalues in [2.7e-5, 6.25]), the solvers on the matrix-free autodiff
+//! operator [`MlpHessian`] reproduce the independent float64 s_test, influence and
+//! self-influence: exact within 1e-9 relative to the largest value, CG within 1e-8 (ρ = 0.01)
+//! and LiSSA within its reported error.
+
+mod common;
+mod solvers_support;
+
+use puma::model::Samples;
+use puma::solvers::{
+    Cg, CgParams, Exact, ExactParams, HessianOperator, InverseHvp, Lissa, LissaParams, MlpHessian,
+};
+use solvers_support::rel_max_err;
+
+fn column(rel: &str, name: &str) -> Vec<f64> {
+    let text = std::fs::read_to_string(common::fixture(rel)).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let c = header
+        .iter()
+        .position(|h| *h == name)
+        .expect("column present");
+    lines
+        .map(|l| l.split(',').nth(c).unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn moons_mlp_influence_matches_reference() {
+    let model = puma::io::load(common::fixture("reference/moons_mlp/model.safetensors")).unwrap();
+    let train = common::read_csv("reference/moons_mlp/train.csv");
+    let test = common::read_csv("reference/moons_mlp/test.csv");
+    let (mlp, theta) = (&model.mlp, &model.theta);
+    let s = Samples::new(&train.x, train.d, &train.y).unwrap();
+    let op = MlpHessian::new(mlp, theta, s).unwrap();
+    let (n, p) = (train.y.len(), op.dim());
+    let mut mlp0 = mlp.clone();
+    mlp0.l2 = 0.0; // g_i and ∇L_test exclude the μθ term
+    let st = Samples::new(&test.x, test.d, &test.y).unwrap();
+    let g_test = mlp0.value_and_grad(theta, &st).unwrap().1;
+    let srel = "reference/moons_mlp/s_test.csv";
+    assert!(rel_max_err(&g_test, &column(srel, "grad_test")) < 1e-12);
+    let mut g = vec![0.0; p * n]; // p × n, column i = g_i
+    for i in 0..n {
+        let si = Samples::new(
+            &train.x[i * train.d..(i + 1) * train.d],
+            train.d,
+            &train.y[i..=i],
+        )
+        .unwrap();
+        let gi = mlp0.value_and_grad(theta, &si).unwrap().1;
+        for k in 0..p {
+            g[k * n + i] = gi[k];
+        }
+    }
+    let influence = |s_test: &[f64]| -> Vec<f64> {
+        (0..n)
+            .map(|i| (0..p).map(|k| g[k * n + i] * s_test[k]).sum::<f64>() / n as f64)
+            .collect()
+    };
+    let irel = "reference/moons_mlp/influence.csv";
+    for (rho, tag) in [(0.0, "rho0"), (0.01, "rho0.01")] {
+        let mut exact = Exact::new(ExactParams {
+            rho,
+            ..ExactParams::default()
+        })
+        .unwrap();
+        let (s_exact, rep) = exact.solve(&op, &g_test).unwrap();
+        assert!(rep.rel_residual < 1e-10, "{}", rep.rel_residual);
+        assert_eq!(rep.hvps, p + 1); // assembled from p HVPs, then the residual check
+        if rho > 0.0 {
+            let err = rel_max_err(&s_exact, &column(srel, "s_test_rho0.01"));
+            assert!(err < 1e-9, "exact s_test {err:e}");
+        }
+        let want = column(irel, &format!("influence_{tag}"));
+        let err = rel_max_err(&influence(&s_exact), &want);
+        assert!(err < 1e-9, "exact influence {tag}: {err:e}");
+        let (phi, _) = exact.solve_many(&op, n, &g).unwrap();
+        let self_infl: Vec<f64> = (0..n)
+            .map(|i| (0..p).map(|k| g[k * n + i] * phi[k * n + i]).sum())
+            .collect();
+        let err = rel_max_err(&self_infl, &column(irel, &format!("self_influence_{tag}")));
+        assert!(err < 1e-9, "exact self-influence {tag}: {err:e}");
+
+        if rho > 0.0 {
+            // κ ≈ 6.26/0.01 ≈ 630: CG at rtol 1e-11 is within ~6e-9.
+            let mut cg = Cg::new(CgParams {
+                rho,
+                ..CgParams::default()
+            })
+            .unwrap();
+            let (s_cg, rep) = cg.solve(&op, &g_test).unwrap();
+            assert!(rep.error_bound.is_none()); // not convex: no certified σ for CG
+            let err = rel_max_err(&s_cg, &s_exact);
+            assert!(err < 1e-8, "cg s_test {err:e}");
+            let err = rel_max_err(&influence(&s_cg), &want);
+            assert!(err < 1e-8, "cg influence {tag}: {err:e}");
+
+            let mut lissa = Lissa::new(LissaParams {
+                rho,
+                ..LissaParams::default()
+            })
+            .unwrap();
+            let (s_l, rep) = lissa.solve(&op, &g_test).unwrap();
+            let err = rel_max_err(&s_l, &s_exact);
+            eprintln!(
+                "lissa moons rho {rho}: max rel error {err:.3e}, true rel residual {:.3e}, {} HVPs, s = {:?}",
+                rep.rel_residual, rep.hvps, rep.scale
+            );
+            // ‖x − x*‖ ≤ ‖r‖/σ_min(H_ρ) with the reference σ_min = 2.7365e-5 (summary.json).
+            let sigma_min = common::summary("moons_mlp")["hessian_min_eig"]
+                .as_f64()
+                .unwrap()
+                + rho;
+            let diff: f64 = s_l
+                .iter()
+                .zip(&s_exact)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            assert!(diff <= 1.01 * rep.residual_norm / sigma_min);
+        }
+    }
+}
