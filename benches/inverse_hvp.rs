@@ -9,7 +9,7 @@
 //!   `.../solve`: one solve with the cached factor (two triangular solves + the residual HVP).
 //! - `cg/{problem}/rtol1e-6` and `rtol1e-11` (the default); `hvp/{problem}`: one HVP, so CG
 //!   per iteration can be read as a multiple of it.
-//! - `lissa/{problem}`: the default LiSSA (Lanczos scale, depth 2000; full HVPs for the dense
+//! - `lissa/{problem}`: the default LiSSA (Lanczos scale, automatic depth; full HVPs for the dense
 //!   operator, batches of 256 for the MLP).
 //!
 //! Accuracy against the Cholesky answer is computed once, outside the timed loops, and

@@ -28,7 +28,7 @@ fn full_batch_lissa_matches_cholesky_on_seeded_spd_matrix() {
     .unwrap();
     let mut lissa = Lissa::new(LissaParams {
         rho,
-        depth: 1500,
+        depth: Some(1500),
         ..LissaParams::default()
     })
     .unwrap();
@@ -127,7 +127,7 @@ fn sampled_lissa_is_within_ten_percent_and_within_its_bound() {
     .unwrap();
     let mut lissa = Lissa::new(LissaParams {
         rho,
-        depth: 400,
+        depth: Some(400),
         repeats: 8,
         batch_size: 1000,
         ..LissaParams::default()
@@ -149,7 +149,7 @@ fn sampled_lissa_is_within_ten_percent_and_within_its_bound() {
     // Batches as large as n use the full HVP: the noise is gone.
     let mut full = Lissa::new(LissaParams {
         rho,
-        depth: 400,
+        depth: Some(400),
         batch_size: n,
         ..LissaParams::default()
     })

@@ -2,7 +2,7 @@
 //! p = 354, Hessian eigenvalues in [2.7e-5, 6.25]), the solvers on the matrix-free autodiff
 //! operator [`MlpHessian`] reproduce the independent float64 s_test, influence and
 //! self-influence: exact within 1e-9 relative to the largest value, CG within 1e-8 (ρ = 0.01)
-//! and LiSSA within its reported error.
+//! and the default LiSSA within 5% and within its residual over the reference σ_min.
 
 mod common;
 mod solvers_support;
@@ -108,6 +108,9 @@ fn moons_mlp_influence_matches_reference() {
                 "lissa moons rho {rho}: max rel error {err:.3e}, true rel residual {:.3e}, {} HVPs, s = {:?}",
                 rep.rel_residual, rep.hvps, rep.scale
             );
+            // Defaults (Lanczos scale, automatic depth ⌈s/ρ·ln 100⌉, batches of 256, seed 0):
+            // measured 4.6% max relative error.
+            assert!(err < 0.05, "default LiSSA error {err:e}");
             // ‖x − x*‖ ≤ ‖r‖/σ_min(H_ρ) with the reference σ_min = 2.7365e-5 (summary.json).
             let sigma_min = common::summary("moons_mlp")["hessian_min_eig"]
                 .as_f64()

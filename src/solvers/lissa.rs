@@ -9,7 +9,9 @@
 //! estimate of H). The fixed point is x = s H_ρ⁻¹ b; the iteration contracts when
 //! ‖I − (H_B + ρI)/s‖ < 1, i.e. H_B + ρI ≻ 0 and s > (σ_max(H_B) + ρ)/2 (DESIGN.md §2). The
 //! error after T steps (full batches) is ‖(I − H_ρ/s)^T‖ ≤ (1 − (σ_min + ρ)/s)^T of the
-//! answer: depth T ≈ (s/(σ_min + ρ))·ln(1/tol). The answer is averaged over `repeats` runs.
+//! answer: depth T ≈ (s/(σ_min + ρ))·ln(1/tol), which the default chooses with ρ + μ in
+//! place of σ_min + ρ (μ the operator's convexity bound, else 0). The answer is averaged over
+//! `repeats` runs.
 //!
 //! Scale: unless given, s = `scale_safety`·(θ_max + ρ) with θ_max a [`lanczos`] estimate of
 //! σ_max(H) (twice the convergence threshold for the full Hessian at safety 1).
@@ -37,8 +39,14 @@ use crate::kernels;
 pub struct LissaParams {
     /// Damping ρ of [H]. Default 0; finite, ≥ 0 (LiSSA needs H_B + ρI ≻ 0).
     pub rho: f64,
-    /// Steps T per repeat. Default 2000; ≥ 1.
-    pub depth: usize,
+    /// Steps T per repeat; `None` chooses T = ⌈s/(ρ + μ)·ln(1/depth_tol)⌉ (μ the operator's
+    /// convexity bound, 0 if unknown), at most `max_depth`. Default `None`; ≥ 1 when given.
+    pub depth: Option<usize>,
+    /// Target contraction of the slowest component for the automatic depth. Default 1e-2;
+    /// in (0, 1).
+    pub depth_tol: f64,
+    /// Cap on the automatic depth. Default 20,000; ≥ 1.
+    pub max_depth: usize,
     /// Independent runs averaged. Default 1; ≥ 1.
     pub repeats: usize,
     /// Samples per batch; the full HVP when ≥ n or when the operator has no samples.
@@ -61,7 +69,9 @@ impl Default for LissaParams {
     fn default() -> Self {
         LissaParams {
             rho: 0.0,
-            depth: 2000,
+            depth: None,
+            depth_tol: 1e-2,
+            max_depth: 20_000,
             repeats: 1,
             batch_size: 256,
             scale: None,
@@ -79,7 +89,8 @@ impl Default for LissaParams {
 /// ```
 /// use puma::solvers::{DenseHessian, InverseHvp, Lissa, LissaParams};
 /// let h = DenseHessian::new(2, vec![4.0, 2.0, 2.0, 10.0]).unwrap();
-/// let mut lissa = Lissa::new(LissaParams { depth: 200, ..LissaParams::default() }).unwrap();
+/// let params = LissaParams { depth: Some(200), ..LissaParams::default() };
+/// let mut lissa = Lissa::new(params).unwrap();
 /// let (x, report) = lissa.solve(&h, &[7.0, 8.0]).unwrap(); // x* = (1.5, 0.5)
 /// assert!((x[0] - 1.5).abs() < 1e-10 && (x[1] - 0.5).abs() < 1e-10);
 /// assert!(report.scale.unwrap() > 5.0); // s ≥ (σ_max + ρ)/2 ≈ 5.6
@@ -97,13 +108,23 @@ impl Lissa {
     pub fn new(params: LissaParams) -> Result<Self> {
         check_rho(params.rho)?;
         let bad = |name: &'static str, reason: String| Err(Error::InvalidParam { name, reason });
-        if params.depth == 0 || params.repeats == 0 || params.batch_size == 0 {
+        if params.depth == Some(0)
+            || params.max_depth == 0
+            || params.repeats == 0
+            || params.batch_size == 0
+        {
             return bad(
-                "depth/repeats/batch_size",
+                "depth/max_depth/repeats/batch_size",
                 format!(
-                    "must be ≥ 1, got {}/{}/{}",
-                    params.depth, params.repeats, params.batch_size
+                    "must be ≥ 1, got {:?}/{}/{}/{}",
+                    params.depth, params.max_depth, params.repeats, params.batch_size
                 ),
+            );
+        }
+        if !(params.depth_tol > 0.0 && params.depth_tol < 1.0) {
+            return bad(
+                "depth_tol",
+                format!("must be in (0, 1), got {}", params.depth_tol),
             );
         }
         match params.scale {
@@ -150,6 +171,18 @@ impl InverseHvp for Lissa {
         if s <= 0.0 {
             s = 1.0; // H = 0 and ρ = 0: any s; the iteration then grows and says so
         }
+        let depth = |s: f64| match prm.depth {
+            Some(t) => t,
+            None => {
+                let lower = rho + op.convexity_bound().unwrap_or(0.0); // ≤ σ_min(H_ρ)
+                let t = (s / lower * (1.0 / prm.depth_tol).ln()).ceil(); // (1 − lower/s)^T ≤ tol
+                if t.is_finite() {
+                    (t as usize).clamp(1, prm.max_depth)
+                } else {
+                    prm.max_depth
+                }
+            }
+        };
         let b_norm = kernels::nrm2(b);
         let n = op.n_samples().filter(|&n| prm.batch_size < n);
         let mut restarts = 0;
@@ -164,7 +197,7 @@ impl InverseHvp for Lissa {
             for _ in 0..prm.repeats {
                 let mut x = b.to_vec(); // x₀ = b
                 history.clear();
-                for t in 0..prm.depth {
+                for t in 0..depth(s) {
                     match n {
                         Some(n) => {
                             batch.iter_mut().for_each(|i| *i = rng.random_range(0..n));
@@ -232,7 +265,7 @@ mod tests {
         let h = DenseHessian::new(2, vec![4.0, 0.0, 0.0, 1.0]).unwrap();
         let mut lissa = Lissa::new(LissaParams {
             scale: Some(0.3), // needs s > 2 (at s = 2 the λ = 4 component oscillates)
-            depth: 300,
+            depth: Some(300),
             ..LissaParams::default()
         })
         .unwrap();
