@@ -9,6 +9,8 @@
 //!   `.../solve`: one solve with the cached factor (two triangular solves + the residual HVP).
 //! - `cg/{problem}/rtol1e-6` and `rtol1e-11` (the default); `hvp/{problem}`: one HVP, so CG
 //!   per iteration can be read as a multiple of it.
+//! - `cg_many/moons354/{lockstep8,separate8}`: 8 right-hand sides by lockstep CG over
+//!   batched HVPs versus 8 separate CG solves.
 //! - `lissa/{problem}`: the default LiSSA (Lanczos scale, automatic depth; full HVPs for the dense
 //!   operator, batches of 256 for the MLP).
 //!
@@ -165,6 +167,35 @@ fn moons(c: &mut Criterion) {
         bench.iter(|| exact.solve(&op, black_box(&b)).unwrap())
     });
     iterative(c, "moons354", &op, &b, &x_exact);
+    // 8 right-hand sides (gradients of single test points): lockstep CG over batched HVPs
+    // against 8 separate solves.
+    let m = 8;
+    let mut bm = vec![0.0; op.dim() * m];
+    for j in 0..m {
+        let row = Samples::of(&test).rows(j..j + 1);
+        let gj = mlp0.value_and_grad(theta, &row).unwrap().1;
+        for (i, g) in gj.iter().enumerate() {
+            bm[i * m + j] = *g;
+        }
+    }
+    let mut cg = Cg::new(CgParams {
+        rho: RHO,
+        ..CgParams::default()
+    })
+    .unwrap();
+    c.bench_function("cg_many/moons354/lockstep8", |bench| {
+        bench.iter(|| cg.solve_many(&op, m, black_box(&bm)).unwrap())
+    });
+    let cols: Vec<Vec<f64>> = (0..m)
+        .map(|j| (0..op.dim()).map(|i| bm[i * m + j]).collect())
+        .collect();
+    c.bench_function("cg_many/moons354/separate8", |bench| {
+        bench.iter(|| {
+            for col in &cols {
+                cg.solve(&op, black_box(col)).unwrap();
+            }
+        })
+    });
 }
 
 fn config() -> Criterion {

@@ -81,9 +81,11 @@ fn cg_solve_many_matches_column_solves() {
     assert!(rel_max_err(&x, &x_exact) < 1e-8); // κ = 100, rtol 1e-11
     for (j, c) in cols.iter().enumerate() {
         let (xj, _) = cg.solve(&op, c).unwrap();
-        for i in 0..p {
-            assert_eq!(xj[i], x[i * m + j]); // the same arithmetic, column by column
-        }
+        let col: Vec<f64> = (0..p).map(|i| x[i * m + j]).collect();
+        // Lockstep columns differ from single solves only by the batched product's rounding.
+        assert!(rel_max_err(&col, &xj) < 1e-9);
+        assert_eq!(reps[j].stop, Stop::Converged);
+        assert!(reps[j].rel_residual <= 1e-11);
         assert!(reps_exact[j].rel_residual < 1e-13);
     }
 }

@@ -96,6 +96,25 @@ fn moons_mlp_influence_matches_reference() {
             assert!(err < 1e-8, "cg s_test {err:e}");
             let err = rel_max_err(&influence(&s_cg), &want);
             assert!(err < 1e-8, "cg influence {tag}: {err:e}");
+            // Self-influence of 8 rows by lockstep CG over batched HVPs.
+            let rows: Vec<usize> = (0..8).map(|r| r * (n / 8)).collect();
+            let mut g8 = vec![0.0; p * 8];
+            for k in 0..p {
+                for (c, &i) in rows.iter().enumerate() {
+                    g8[k * 8 + c] = g[k * n + i];
+                }
+            }
+            let (phi8, reps) = cg.solve_many(&op, 8, &g8).unwrap();
+            assert!(reps.iter().all(|r| r.rel_residual <= 1e-11));
+            let want_self = column(irel, &format!("self_influence_{tag}"));
+            let scale = want_self.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            for (c, &i) in rows.iter().enumerate() {
+                let v: f64 = (0..p).map(|k| g8[k * 8 + c] * phi8[k * 8 + c]).sum();
+                assert!(
+                    (v - want_self[i]).abs() < 1e-8 * scale,
+                    "cg self-influence row {i}"
+                );
+            }
 
             let mut lissa = Lissa::new(LissaParams {
                 rho,

@@ -97,6 +97,28 @@ impl Cg {
         }
         Ok(Cg { params })
     }
+
+    /// 1/(diag(H) + ρ) when Jacobi is on and the operator knows its diagonal.
+    fn jacobi(&self, op: &dyn HessianOperator) -> Result<Option<Vec<f64>>> {
+        let rho = self.params.rho;
+        match (self.params.jacobi, op.diagonal()) {
+            (true, Some(diag)) => {
+                let mut m = Vec::with_capacity(diag.len());
+                for d in &diag {
+                    let mi = d + rho; // e_iᵀ H_ρ e_i
+                    if mi.is_nan() || mi <= 0.0 || mi.is_infinite() {
+                        return Err(Error::NegativeCurvature {
+                            iter: 0,
+                            curvature: mi,
+                        });
+                    }
+                    m.push(1.0 / mi);
+                }
+                Ok(Some(m))
+            }
+            _ => Ok(None),
+        }
+    }
 }
 
 impl InverseHvp for Cg {
@@ -123,23 +145,7 @@ impl InverseHvp for Cg {
         if b_norm == 0.0 {
             return Ok((x, report));
         }
-        let m_inv: Option<Vec<f64>> = match (self.params.jacobi, op.diagonal()) {
-            (true, Some(diag)) => {
-                let mut m = Vec::with_capacity(p);
-                for d in &diag {
-                    let mi = d + rho; // e_iᵀ H_ρ e_i
-                    if mi.is_nan() || mi <= 0.0 || mi.is_infinite() {
-                        return Err(Error::NegativeCurvature {
-                            iter: 0,
-                            curvature: mi,
-                        });
-                    }
-                    m.push(1.0 / mi);
-                }
-                Some(m)
-            }
-            _ => None,
-        };
+        let m_inv = self.jacobi(op)?;
         let precondition = |r: &[f64], z: &mut [f64]| match &m_inv {
             Some(m) => z
                 .iter_mut()
@@ -224,6 +230,187 @@ impl InverseHvp for Cg {
             achieved: true_rel,
             target: tol,
         })
+    }
+
+    /// m CG runs in lockstep, one batched HVP H·[d_1 … d_k] per iteration for the k
+    /// columns still running (one GEMM per layer for an MLP, DESIGN.md §2). Each column keeps
+    /// its own α, β and stopping test, so each answer is what [`Cg::solve`] computes, up to
+    /// the rounding of the batched product. (Not block CG: the columns share HVP passes,
+    /// not a Krylov space.)
+    fn solve_many(
+        &mut self,
+        op: &dyn HessianOperator,
+        m: usize,
+        b: &[f64],
+    ) -> Result<(Vec<f64>, Vec<SolveReport>)> {
+        let (p, rho) = (op.dim(), self.params.rho);
+        super::check_len("B (p·m entries)", p * m, b.len())?;
+        super::check_finite("right-hand sides B", b)?;
+        let sigma = convexity_sigma(op, rho);
+        let m_inv = self.jacobi(op)?;
+        let precondition = |r: &[f64], z: &mut [f64]| match &m_inv {
+            Some(mi) => z
+                .iter_mut()
+                .zip(r)
+                .zip(mi)
+                .for_each(|((z, r), m)| *z = r * m),
+            None => z.copy_from_slice(r),
+        };
+        let max_iters = self.params.max_iters.unwrap_or(2 * p + 100);
+        struct Col {
+            b: Vec<f64>,
+            b_norm: f64,
+            tol: f64,
+            x: Vec<f64>,
+            r: Vec<f64>,
+            z: Vec<f64>,
+            d: Vec<f64>,
+            rz: f64,
+            last_true: f64,
+            report: SolveReport,
+            done: bool,
+        }
+        let mut cols: Vec<Col> = (0..m)
+            .map(|j| {
+                let bj: Vec<f64> = (0..p).map(|i| b[i * m + j]).collect();
+                let b_norm = kernels::nrm2(&bj);
+                let mut z = vec![0.0; p];
+                precondition(&bj, &mut z);
+                Col {
+                    tol: self.params.rtol.max(self.params.atol / b_norm),
+                    x: vec![0.0; p],
+                    r: bj.clone(),
+                    d: z.clone(),
+                    rz: kernels::dot(&bj, &z),
+                    z,
+                    b: bj,
+                    b_norm,
+                    last_true: f64::INFINITY,
+                    report: SolveReport {
+                        method: Method::Cg,
+                        rho,
+                        iterations: 0,
+                        hvps: 0,
+                        residual_history: vec![],
+                        stop: Stop::ZeroRhs,
+                        restarts: 0,
+                        scale: None,
+                        rel_residual: 0.0,
+                        residual_norm: 0.0,
+                        sigma,
+                        error_bound: sigma.map(|_| 0.0),
+                    },
+                    done: b_norm == 0.0,
+                }
+            })
+            .collect();
+        // H_ρ·[v_j] for the listed columns, through one batched product.
+        let batched = |vs: &[&[f64]]| -> Result<Vec<Vec<f64>>> {
+            let k = vs.len();
+            let mut v = vec![0.0; p * k];
+            for (j, vj) in vs.iter().enumerate() {
+                for i in 0..p {
+                    v[i * k + j] = vj[i];
+                }
+            }
+            let mut hv = vec![0.0; p * k];
+            op.hvp_many(k, &v, &mut hv)?;
+            Ok((0..k)
+                .map(|j| (0..p).map(|i| hv[i * k + j] + rho * v[i * k + j]).collect())
+                .collect())
+        };
+        for iter in 0..max_iters {
+            let active: Vec<usize> = (0..m).filter(|&j| !cols[j].done).collect();
+            if active.is_empty() {
+                break;
+            }
+            let qs = batched(&active.iter().map(|&j| &cols[j].d[..]).collect::<Vec<_>>())?;
+            let mut check = Vec::new();
+            for (&j, q) in active.iter().zip(&qs) {
+                let c = &mut cols[j];
+                c.report.hvps += 1;
+                c.report.iterations += 1;
+                let dq = kernels::dot(&c.d, q);
+                if dq.is_nan() || dq <= 0.0 {
+                    return Err(Error::NegativeCurvature {
+                        iter,
+                        curvature: dq / kernels::dot(&c.d, &c.d),
+                    });
+                }
+                let alpha = c.rz / dq;
+                kernels::axpy(alpha, &c.d, &mut c.x);
+                kernels::axpy(-alpha, q, &mut c.r);
+                let rel = kernels::nrm2(&c.r) / c.b_norm;
+                c.report.residual_history.push(rel);
+                if rel <= c.tol {
+                    check.push(j);
+                } else {
+                    precondition(&c.r, &mut c.z);
+                    let rz_new = kernels::dot(&c.r, &c.z);
+                    let beta = rz_new / c.rz;
+                    c.rz = rz_new;
+                    for (di, zi) in c.d.iter_mut().zip(&c.z) {
+                        *di = zi + beta * *di;
+                    }
+                }
+            }
+            if check.is_empty() {
+                continue;
+            }
+            let hx = batched(&check.iter().map(|&j| &cols[j].x[..]).collect::<Vec<_>>())?;
+            for (&j, hxj) in check.iter().zip(&hx) {
+                let c = &mut cols[j];
+                c.report.hvps += 1;
+                for ((ri, bi), hi) in c.r.iter_mut().zip(&c.b).zip(hxj) {
+                    *ri = bi - hi; // true residual replaces the recursive one
+                }
+                let r_norm = kernels::nrm2(&c.r);
+                let true_rel = r_norm / c.b_norm;
+                if true_rel <= c.tol {
+                    let (rn, relr, bound) = bound_from(op, rho, &c.x, &c.b, r_norm, sigma);
+                    c.report.stop = Stop::Converged;
+                    c.report.residual_norm = rn;
+                    c.report.rel_residual = relr;
+                    c.report.error_bound = bound;
+                    c.done = true;
+                } else if true_rel >= 0.5 * c.last_true {
+                    return Err(Error::NoConvergence {
+                        method: "cg",
+                        iters: c.report.iterations,
+                        achieved: true_rel,
+                        target: c.tol,
+                    });
+                } else {
+                    c.last_true = true_rel;
+                    c.report.restarts += 1;
+                    precondition(&c.r, &mut c.z);
+                    c.d.copy_from_slice(&c.z);
+                    c.rz = kernels::dot(&c.r, &c.z);
+                }
+            }
+        }
+        if let Some(c) = cols.iter().find(|c| !c.done) {
+            return Err(Error::NoConvergence {
+                method: "cg",
+                iters: c.report.iterations,
+                achieved: c
+                    .report
+                    .residual_history
+                    .last()
+                    .copied()
+                    .unwrap_or(f64::INFINITY),
+                target: c.tol,
+            });
+        }
+        let mut x = vec![0.0; p * m];
+        let mut reports = Vec::with_capacity(m);
+        for (j, c) in cols.into_iter().enumerate() {
+            for i in 0..p {
+                x[i * m + j] = c.x[i];
+            }
+            reports.push(c.report);
+        }
+        Ok((x, reports))
     }
 }
 
