@@ -344,7 +344,7 @@ pub fn log_softmax_rows(level: Level, cols: usize, x: &[f64], y: &mut [f64]) {
         "log_softmax_rows: x and y differ in length"
     );
     assert!(
-        cols == 0 && x.is_empty() || cols > 0 && x.len() % cols == 0,
+        cols == 0 && x.is_empty() || cols > 0 && x.len().is_multiple_of(cols),
         "log_softmax_rows: length {} is not a multiple of cols = {cols}",
         x.len()
     );
@@ -356,7 +356,7 @@ pub fn log_softmax_rows(level: Level, cols: usize, x: &[f64], y: &mut [f64]) {
 #[track_caller]
 pub fn log_softmax_rows_in_place(level: Level, cols: usize, x: &mut [f64]) {
     assert!(
-        cols == 0 && x.is_empty() || cols > 0 && x.len() % cols == 0,
+        cols == 0 && x.is_empty() || cols > 0 && x.len().is_multiple_of(cols),
         "log_softmax_rows: length {} is not a multiple of cols = {cols}",
         x.len()
     );

@@ -409,7 +409,7 @@ fn run<B: Backend>(
                 anderson.push(ws.iter().map(|&j| lambda[j]));
             }
             info.objective_history.push(p_now);
-            if (info.epochs - start) % params.gap_every != 0 {
+            if !(info.epochs - start).is_multiple_of(params.gap_every) {
                 continue;
             }
             if whole {
