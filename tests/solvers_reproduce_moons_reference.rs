@@ -69,6 +69,23 @@ fn moons_mlp_influence_matches_reference() {
         let (s_exact, rep) = exact.solve(&op, &g_test).unwrap();
         assert!(rep.rel_residual < 1e-10, "{}", rep.rel_residual);
         assert_eq!(rep.hvps, p + 1); // assembled from p HVPs, then the residual check
+        // The certified σ lies below the reference σ_min(H_ρ) and within a factor 0.4 of it
+        // (shifted Cholesky at 0.9 or 0.5 of the inverse-iteration estimate).
+        let ref_min = common::summary("moons_mlp")["hessian_min_eig"]
+            .as_f64()
+            .unwrap()
+            + rho;
+        let sigma = rep.sigma.unwrap();
+        assert!(
+            sigma.value <= ref_min * (1.0 + 1e-9) && sigma.value > 0.4 * ref_min,
+            "{sigma:?}"
+        );
+        let x_norm = s_exact.iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert!(
+            rep.error_bound.unwrap() < 1e-6 * x_norm,
+            "{:?}",
+            rep.error_bound
+        );
         if rho > 0.0 {
             let err = rel_max_err(&s_exact, &column(srel, "s_test_rho0.01"));
             assert!(err < 1e-9, "exact s_test {err:e}");

@@ -269,6 +269,8 @@ pub enum SigmaSource {
     /// 1/‖L⁻¹‖_F² from the Cholesky factor H_ρ = LLᵀ, less the factorisation's rounding
     /// (σ_min(H_ρ) = 1/‖L⁻¹‖₂² ≥ 1/‖L⁻¹‖_F²).
     Cholesky,
+    /// τ such that H_ρ − τI has a Cholesky factor (so H_ρ ⪰ τI), less its rounding.
+    ShiftedCholesky,
 }
 
 /// A certified lower bound σ ≤ σ_min(H_ρ).
