@@ -448,8 +448,8 @@ mod tests {
         let mut e = Exact::new(ExactParams::default()).unwrap();
         e.factor(&h).unwrap();
         let s = e.sigma().unwrap();
-        let (tr, det) = (2.0 + 1e-6, 1e-6);
-        let sigma_min: f64 = 0.5 * (tr - ((tr * tr) - 4.0 * det).sqrt());
+        let (tr, det): (f64, f64) = (2.0 + 1e-6, 1e-6);
+        let sigma_min = 0.5 * (tr - ((tr * tr) - 4.0 * det).sqrt());
         assert!(
             s.value <= sigma_min && s.value > 0.4 * sigma_min,
             "{s:?} vs {sigma_min}"
