@@ -14,20 +14,15 @@
 //! - uᵀ(Hv) vs (Hu)ᵀv: 64·p·ε·(‖u‖‖Hv‖ + ‖Hu‖‖v‖), the rounding of two length-p dots on
 //!   top of O(ε)-accurate products.
 
+mod graphs;
+
+use graphs::uniform;
 use puma::autodiff::{
-    Activation, Mat, Tape, Var, hessian, hessian_by_columns, hvp, hvp_batch, value_and_grad,
+    Activation, Tape, Var, hessian, hessian_by_columns, hvp, hvp_batch, value_and_grad,
 };
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 const FD_RTOL: f64 = 1e-7;
 const ROUTE_TOL: f64 = 1e-12;
-
-/// Seeded values uniform in [−s, s].
-fn uniform(len: usize, s: f64, seed: u64) -> Vec<f64> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..len).map(|_| rng.random_range(-s..s)).collect()
-}
 
 fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
@@ -39,13 +34,6 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0, |m, x| m.max(x.abs()))
-}
-
-/// A scalar probe Σ c_ij v_ij with fixed seeded c (a uniform adjoint hides transpositions).
-fn probe(tape: &mut Tape, v: Var) -> Var {
-    let len = tape.value(v).len();
-    let c = uniform(len, 1.0, 99);
-    tape.weighted_sum(v, &c)
 }
 
 /// Richardson-extrapolated central difference of ∇J along v: (4·D(h/2) − D(h))/3.
@@ -68,7 +56,8 @@ fn fd_hvp(f: impl Fn(&mut Tape, Var) -> Var + Copy, theta: &[f64], v: &[f64], h:
 }
 
 /// Every claim of this file for one graph `f` at `theta`.
-fn assert_hvp_ok(f: impl Fn(&mut Tape, Var) -> Var + Copy, theta: &[f64]) {
+fn assert_hvp_ok((theta, f): (Vec<f64>, impl Fn(&mut Tape, Var) -> Var + Copy)) {
+    let theta = theta.as_slice();
     let p = theta.len();
     let (_, g) = value_and_grad(f, theta);
     let h = 1e-3;
@@ -139,94 +128,38 @@ fn assert_hvp_ok(f: impl Fn(&mut Tape, Var) -> Var + Copy, theta: &[f64]) {
 
 #[test]
 fn matmul_in_all_four_transpose_cases() {
-    let theta = uniform(12 + 8, 1.0, 1);
     for ta in [false, true] {
         for tb in [false, true] {
-            let f = move |tape: &mut Tape, th: Var| {
-                let a = if ta {
-                    tape.slice(th, 0, 4, 3)
-                } else {
-                    tape.slice(th, 0, 3, 4)
-                };
-                let b = if tb {
-                    tape.slice(th, 12, 2, 4)
-                } else {
-                    tape.slice(th, 12, 4, 2)
-                };
-                let c = tape.matmul_t(a, ta, b, tb);
-                let c = tape.tanh(c); // so that H has more than the bilinear cross terms
-                probe(tape, c)
-            };
-            assert_hvp_ok(f, &theta);
+            // tanh so that H has more than the bilinear cross terms.
+            assert_hvp_ok(graphs::matmul(ta, tb, Some(Activation::Tanh)));
         }
     }
 }
 
 #[test]
 fn bias_add_add_and_scale() {
-    let theta = uniform(6 + 3 + 6, 1.0, 2);
-    let f = |tape: &mut Tape, th: Var| {
-        let z = tape.slice(th, 0, 2, 3);
-        let b = tape.slice(th, 6, 1, 3);
-        let other = tape.slice(th, 9, 2, 3);
-        let y = tape.add_bias(z, b);
-        let s = tape.add(y, other);
-        let t = tape.scale(s, -1.7);
-        let t = tape.softplus(t);
-        probe(tape, t)
-    };
-    assert_hvp_ok(f, &theta);
+    assert_hvp_ok(graphs::bias_add_add_and_scale(Some(Activation::Softplus)));
 }
 
 #[test]
 fn every_activation() {
-    // Values in [−3, 3], every entry ≥ 1e-2 from relu's kink (h·|v_i| ≤ 1e-3 never crosses it).
-    let theta = uniform(12, 3.0, 3);
-    assert!(theta.iter().all(|v| v.abs() > 1e-2));
     for act in Activation::ALL {
-        let f = move |tape: &mut Tape, th: Var| {
-            let y = tape.activation(th, act);
-            probe(tape, y)
-        };
-        assert_hvp_ok(f, &theta);
+        assert_hvp_ok(graphs::activation(act));
     }
 }
 
 #[test]
 fn softmax_cross_entropy_and_brier() {
-    let labels = [2, 0, 1, 2];
     for scale in [1.0, 6.0] {
-        let theta = uniform(12, scale, 4);
-        let ce = |tape: &mut Tape, th: Var| {
-            let z = tape.slice(th, 0, 4, 3);
-            let l = tape.softmax_cross_entropy(z, &labels);
-            probe(tape, l)
-        };
-        assert_hvp_ok(ce, &theta);
-        let brier = |tape: &mut Tape, th: Var| {
-            let z = tape.slice(th, 0, 4, 3);
-            let l = tape.brier(z, &labels);
-            probe(tape, l)
-        };
-        assert_hvp_ok(brier, &theta);
+        assert_hvp_ok(graphs::cross_entropy(scale));
+        assert_hvp_ok(graphs::brier(scale));
     }
 }
 
 #[test]
 fn weighted_sum_sum_mean_and_weight_decay() {
-    let theta = uniform(7, 2.0, 5);
-    let f = |tape: &mut Tape, th: Var| {
-        let w = [0.0, 1.0, 2.0, 0.5, 1.0, 3.0, 1.0];
-        let a = tape.weighted_sum(th, &w);
-        let t = tape.tanh(th);
-        let b = tape.sum(t);
-        let m = tape.mean(t);
-        let r = tape.l2(th, 1e-1);
-        let ab = tape.add(a, b);
-        let mr = tape.add(m, r);
-        tape.add(ab, mr)
-    };
-    assert_hvp_ok(f, &theta);
+    let (theta, f) = graphs::weighted_sum_sum_mean_and_weight_decay();
+    assert_hvp_ok((theta.clone(), f));
     // (μ/2)‖θ‖² alone: H = μI exactly.
     let h = hessian(|tape, th| tape.l2(th, 0.25), &theta);
     for i in 0..7 {
@@ -236,87 +169,26 @@ fn weighted_sum_sum_mean_and_weight_decay() {
     }
 }
 
-/// A tiny data set: 5 samples, 3 features, 2 classes, as constants.
-fn data(tape: &mut Tape) -> (Var, [usize; 5]) {
-    let x = tape.constant(Mat::from_vec(5, 3, uniform(15, 1.5, 6)));
-    (x, [0, 1, 1, 0, 1])
-}
-
 #[test]
 fn a_skip_connection() {
-    let theta = uniform(12 + 4 + 16 + 8, 0.8, 7);
-    let f = |tape: &mut Tape, th: Var| {
-        let (x, y) = data(tape);
-        let w1 = tape.slice(th, 0, 4, 3);
-        let b1 = tape.slice(th, 12, 4, 1);
-        let w2 = tape.slice(th, 16, 4, 4);
-        let w3 = tape.slice(th, 32, 2, 4);
-        let z1 = tape.matmul_nt(x, w1);
-        let z1 = tape.add_bias(z1, b1);
-        let h1 = tape.tanh(z1);
-        let z2 = tape.matmul_nt(h1, w2);
-        let a2 = tape.softplus(z2);
-        let h2 = tape.add(a2, h1); // the skip
-        let z = tape.matmul_nt(h2, w3);
-        let l = tape.softmax_cross_entropy(z, &y);
-        tape.mean(l)
-    };
-    assert_hvp_ok(f, &theta);
+    assert_hvp_ok(graphs::skip_connection());
 }
 
 #[test]
 fn a_weight_used_twice() {
-    let theta = uniform(9 + 6, 0.9, 8);
-    let f = |tape: &mut Tape, th: Var| {
-        let (x, y) = data(tape);
-        let w = tape.slice(th, 0, 3, 3);
-        let v = tape.slice(th, 9, 2, 3);
-        let z1 = tape.matmul_nt(x, w);
-        let h1 = tape.gelu(z1);
-        let z2 = tape.matmul_nt(h1, w);
-        let h2 = tape.sigmoid(z2);
-        let z = tape.matmul_nt(h2, v);
-        let l = tape.softmax_cross_entropy(z, &y);
-        tape.sum(l)
-    };
-    assert_hvp_ok(f, &theta);
+    // z = sigmoid(gelu(x Wᵀ) Wᵀ) Vᵀ: gelu and sigmoid, for two different second derivatives.
+    assert_hvp_ok(graphs::weight_used_twice(Activation::Sigmoid));
 }
 
 #[test]
 fn one_node_as_both_operands() {
-    // A·Aᵀ (one matmul reading the same node twice) and A + A.
-    let theta = uniform(6, 1.0, 12);
-    let f = |tape: &mut Tape, th: Var| {
-        let a = tape.slice(th, 0, 2, 3);
-        let gram = tape.matmul_nt(a, a);
-        let gram = tape.tanh(gram);
-        let twice = tape.add(a, a);
-        let p1 = probe(tape, gram);
-        let p2 = tape.l2(twice, 1.0);
-        tape.add(p1, p2)
-    };
-    assert_hvp_ok(f, &theta);
+    // A·Aᵀ (one matmul reading the same node twice, then tanh) and A + A.
+    assert_hvp_ok(graphs::one_node_as_both_operands(Some(Activation::Tanh)));
 }
 
 #[test]
 fn two_losses_summed_with_sample_weights_and_decay() {
-    let theta = uniform(6 + 2, 1.0, 9);
-    let f = |tape: &mut Tape, th: Var| {
-        let (x, y) = data(tape);
-        let w = tape.slice(th, 0, 2, 3);
-        let b = tape.slice(th, 6, 2, 1);
-        let z = tape.matmul_nt(x, w);
-        let z = tape.add_bias(z, b);
-        let ce = tape.softmax_cross_entropy(z, &y);
-        let ce = tape.weighted_sum(ce, &[1.0, 0.0, 2.0, 1.0, 0.5]);
-        let ce = tape.scale(ce, 1.0 / 5.0);
-        let br = tape.brier(z, &y);
-        let br = tape.mean(br);
-        let decay = tape.l2(th, 1e-2);
-        let j = tape.add(ce, br);
-        tape.add(j, decay)
-    };
-    assert_hvp_ok(f, &theta);
+    assert_hvp_ok(graphs::two_losses_summed_with_sample_weights_and_decay());
 }
 
 #[test]
