@@ -14,6 +14,7 @@ pub mod autodiff;
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod influence;
 pub mod io;
 pub mod lasso;
 pub mod model;
