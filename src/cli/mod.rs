@@ -4,6 +4,7 @@
 //! stderr and a non-zero exit. A subcommand writes its report to the writer it is given, so
 //! tests can read it without spawning a process.
 
+pub mod influence;
 pub mod info;
 pub mod train;
 
@@ -28,6 +29,8 @@ Example:
   puma info fixtures/digits/digits.csv     n, d, K, label counts and feature ranges
   puma train --data fixtures/reference/digits_logreg/train.csv --out m.safetensors
                                            logistic regression to ‖∇J‖∞ ≤ 1e-12
+  puma influence --model m.safetensors --train train.csv --test test.csv --out infl.csv
+                                           each training row's effect on the mean test loss
   puma help info                           formats and more examples";
 
 /// The subcommands.
@@ -39,6 +42,9 @@ pub enum Command {
     /// Train an MLP or logistic regression to ‖∇J‖∞ ≤ 1e-12 and save it (safetensors).
     #[command(after_long_help = train::EXAMPLES, after_help = train::EXAMPLES)]
     Train(train::TrainArgs),
+    /// Influence of every training row on the mean test loss ([remove]: (1/n) g_iᵀ H_ρ⁻¹ ∇L_test).
+    #[command(after_long_help = influence::EXAMPLES, after_help = influence::EXAMPLES)]
+    Influence(influence::InfluenceArgs),
 }
 
 /// Runs a parsed command line, writing its report to `out`.
@@ -49,5 +55,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     match cli.command {
         Command::Info(args) => info::run(&args, out),
         Command::Train(args) => train::run(&args, out),
+        Command::Influence(args) => influence::run(&args, out),
     }
 }
