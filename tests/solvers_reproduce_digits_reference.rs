@@ -151,10 +151,10 @@ fn influence_and_self_influence_match_reference() {
     for (rho, tag) in [(0.0, "rho0"), (0.01, "rho0.01")] {
         let want_infl = column(rel, &format!("influence_{tag}"));
         let want_self = column(rel, &format!("self_influence_{tag}"));
+        let s = Samples::new(&pr.train.x, pr.train.d, &pr.train.y).unwrap();
         let influence = |s_test: &[f64]| -> Vec<f64> {
-            (0..n)
-                .map(|i| (0..p).map(|k| g[k * n + i] * s_test[k]).sum::<f64>() / n as f64)
-                .collect() // [remove]: (1/n) g_iᵀ s_test
+            puma::influence::remove_given_s_test(&pr.model.mlp, &pr.model.theta, &s, s_test)
+                .unwrap() // [remove]: (1/n) g_iᵀ s_test
         };
         // Exact: one factor for s_test and all n self-influences.
         let mut exact = Exact::new(ExactParams {

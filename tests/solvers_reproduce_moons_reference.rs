@@ -41,23 +41,9 @@ fn moons_mlp_influence_matches_reference() {
     let g_test = mlp0.value_and_grad(theta, &st).unwrap().1;
     let srel = "reference/moons_mlp/s_test.csv";
     assert!(rel_max_err(&g_test, &column(srel, "grad_test")) < 1e-12);
-    let mut g = vec![0.0; p * n]; // p × n, column i = g_i
-    for i in 0..n {
-        let si = Samples::new(
-            &train.x[i * train.d..(i + 1) * train.d],
-            train.d,
-            &train.y[i..=i],
-        )
-        .unwrap();
-        let gi = mlp0.value_and_grad(theta, &si).unwrap().1;
-        for k in 0..p {
-            g[k * n + i] = gi[k];
-        }
-    }
+    let g = puma::influence::per_example_grads(mlp, theta, &s).unwrap(); // p × n, column i = g_i
     let influence = |s_test: &[f64]| -> Vec<f64> {
-        (0..n)
-            .map(|i| (0..p).map(|k| g[k * n + i] * s_test[k]).sum::<f64>() / n as f64)
-            .collect()
+        puma::influence::remove_given_s_test(mlp, theta, &s, s_test).unwrap() // (1/n) g_iᵀ s_test
     };
     let irel = "reference/moons_mlp/influence.csv";
     for (rho, tag) in [(0.0, "rho0"), (0.01, "rho0.01")] {
