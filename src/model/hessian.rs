@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use super::loss::Samples;
 use super::mlp::{CHUNK_ROWS, Mlp};
 use crate::autodiff::hessian::HESSIAN_BATCH;
-use crate::autodiff::{Mat, value_grad_hvp_batch};
+use crate::autodiff::value_grad_hvp_batch;
 use crate::error::{Error, Result};
 
 impl Mlp {
@@ -27,20 +27,8 @@ impl Mlp {
             .into_par_iter()
             .map(|c| {
                 let chunk = s.rows(c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n));
-                value_grad_hvp_batch(
-                    |tape, th| {
-                        let x = tape.constant(Mat::from_vec(chunk.n(), chunk.d, chunk.x.to_vec()));
-                        let z = self.logits_on(tape, th, x);
-                        let ce = tape.softmax_cross_entropy(z, chunk.y); // CE_i
-                        match chunk.w {
-                            Some(w) => tape.weighted_sum(ce, w), // Σ w_i CE_i
-                            None => tape.sum(ce),
-                        }
-                    },
-                    theta,
-                    v,
-                )
-                .hv
+                value_grad_hvp_batch(|tape, th| self.weighted_loss_on(tape, th, &chunk), theta, v)
+                    .hv
             })
             .collect();
         let mut hv = vec![0.0; v.len()];

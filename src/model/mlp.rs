@@ -113,6 +113,18 @@ impl Mlp {
         h
     }
 
+    /// Records Σ_i w_i CE_i over the samples `s` on a tape (Σ_i CE_i without weights): the
+    /// data term of [J] before the 1/n, shared by the gradient and the HVP passes.
+    pub(crate) fn weighted_loss_on(&self, tape: &mut Tape, theta: Var, s: &Samples) -> Var {
+        let x = tape.constant(Mat::from_vec(s.n(), s.d, s.x.to_vec()));
+        let z = self.logits_on(tape, theta, x);
+        let ce = tape.softmax_cross_entropy(z, s.y); // CE_i
+        match s.w {
+            Some(w) => tape.weighted_sum(ce, w), // Σ w_i CE_i
+            None => tape.sum(ce),
+        }
+    }
+
     /// Checks θ's length, the feature count and the labels of `s` against this model.
     ///
     /// # Errors
@@ -183,18 +195,7 @@ impl Mlp {
             .into_par_iter()
             .map(|c| {
                 let chunk = s.rows(c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n));
-                value_and_grad(
-                    |tape, th| {
-                        let x = tape.constant(Mat::from_vec(chunk.n(), chunk.d, chunk.x.to_vec()));
-                        let z = self.logits_on(tape, th, x);
-                        let ce = tape.softmax_cross_entropy(z, chunk.y); // CE_i
-                        match chunk.w {
-                            Some(w) => tape.weighted_sum(ce, w), // Σ w_i CE_i
-                            None => tape.sum(ce),
-                        }
-                    },
-                    theta,
-                )
+                value_and_grad(|tape, th| self.weighted_loss_on(tape, th, &chunk), theta)
             })
             .collect();
         let mut total = 0.0;

@@ -128,20 +128,7 @@ impl InverseHvp for Cg {
         let sigma = convexity_sigma(op, rho);
         let b_norm = kernels::nrm2(b);
         let mut x = vec![0.0; p];
-        let mut report = SolveReport {
-            method: Method::Cg,
-            rho,
-            iterations: 0,
-            hvps: 0,
-            residual_history: vec![],
-            stop: Stop::ZeroRhs,
-            restarts: 0,
-            scale: None,
-            rel_residual: 0.0,
-            residual_norm: 0.0,
-            sigma,
-            error_bound: sigma.map(|_| 0.0),
-        };
+        let mut report = SolveReport::new(Method::Cg, rho, sigma);
         if b_norm == 0.0 {
             return Ok((x, report));
         }
@@ -286,20 +273,7 @@ impl InverseHvp for Cg {
                     b: bj,
                     b_norm,
                     last_true: f64::INFINITY,
-                    report: SolveReport {
-                        method: Method::Cg,
-                        rho,
-                        iterations: 0,
-                        hvps: 0,
-                        residual_history: vec![],
-                        stop: Stop::ZeroRhs,
-                        restarts: 0,
-                        scale: None,
-                        rel_residual: 0.0,
-                        residual_norm: 0.0,
-                        sigma,
-                        error_bound: sigma.map(|_| 0.0),
-                    },
+                    report: SolveReport::new(Method::Cg, rho, sigma),
                     done: b_norm == 0.0,
                 }
             })

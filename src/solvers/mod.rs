@@ -316,6 +316,28 @@ pub struct SolveReport {
     pub error_bound: Option<f64>,
 }
 
+impl SolveReport {
+    /// The report of a solve that has not started: no iterations or HVPs, stop
+    /// [`Stop::ZeroRhs`] (the answer x = 0 is exact while b = 0), residuals 0, and an error
+    /// bound of 0 whenever a σ is known. Solvers fill it in as they go.
+    pub fn new(method: Method, rho: f64, sigma: Option<SigmaBound>) -> Self {
+        SolveReport {
+            method,
+            rho,
+            iterations: 0,
+            hvps: 0,
+            residual_history: vec![],
+            stop: Stop::ZeroRhs,
+            restarts: 0,
+            scale: None,
+            rel_residual: 0.0,
+            residual_norm: 0.0,
+            sigma,
+            error_bound: sigma.map(|_| 0.0),
+        }
+    }
+}
+
 /// An inverse-HVP solver: x = H_ρ⁻¹ b with a [`SolveReport`].
 pub trait InverseHvp {
     /// Solves H_ρ x = b.
