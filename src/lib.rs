@@ -12,6 +12,7 @@
 
 pub mod autodiff;
 pub mod cli;
+pub mod criteria;
 pub mod data;
 pub mod error;
 pub mod influence;
@@ -19,6 +20,7 @@ pub mod io;
 pub mod lasso;
 pub mod model;
 pub mod solvers;
+pub mod valuation;
 
 pub use error::{Error, Result};
 pub use puma_kernels as kernels;
