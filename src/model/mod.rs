@@ -7,6 +7,7 @@
 //! [`train`] minimises [J] by L-BFGS (plus a Newton polish for logistic regression) or Adam.
 
 pub mod hessian;
+pub mod logit_vjp;
 pub mod loss;
 pub mod mlp;
 pub mod params;

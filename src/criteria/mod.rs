@@ -6,9 +6,21 @@
 //! J_Cᵀ   = (∇_θ C_1, …, ∇_θ C_m)          p × m, the right-hand sides of S = H_ρ⁻¹ J_Cᵀ  [ψ]
 //! ```
 //!
-//! Built in: [`PerSampleLoss`] (one row per evaluation sample, cross-entropy or Brier) and
-//! [`MeanLoss`] (one row: the mean over the evaluation set). A user adds a criterion by
-//! implementing [`Criterion`]; the valuation and the patch only call its four methods.
+//! Built in: [`PerSampleLoss`] (one row per evaluation sample, cross-entropy or Brier),
+//! [`MeanLoss`] (one row: the mean over the evaluation set), [`ClassLoss`] (one row per
+//! class: that class's mean loss) and [`SoftEce`] (one row: the soft calibration error
+//! [ece]); [`hard_ece`] is the ordinary 15-bin ECE, a reported metric rather than a
+//! criterion. A user adds a criterion by implementing [`Criterion`]; the valuation and the
+//! patch only call its methods.
+
+mod class_loss;
+mod ece;
+
+pub use class_loss::ClassLoss;
+pub use ece::{
+    ECE_BINS, ECE_EPS, ECE_TAU, Reliability, ReliabilityBin, SoftEce, hard_ece, hard_ece_from,
+    soft_ece_and_grad,
+};
 
 use rayon::prelude::*;
 
