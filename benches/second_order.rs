@@ -5,7 +5,9 @@
 //! - `grad`: `Mlp::value_and_grad`, the unit every other figure is quoted in;
 //! - `hvp`: one exact Hessian-vector product (`Mlp::hvp`, Pearlmutter's R-op [Pearl94]);
 //! - `hvp_batch32`: 32 directions in one pass (`Mlp::hvp_batch`); divide by 32 per vector;
-//! - `hessian`: the dense p × p Hessian (`Mlp::hessian`), first two models only;
+//! - `hessian`: the dense p × p Hessian assembled block by block (`Mlp::hessian`), first two
+//!   models only; `hessian_hvps`: the same from p unit-vector HVPs in batches of 32
+//!   (`Mlp::hessian_with`, the oracle);
 //! - `per_example_m{1,32}`: s_cᵀ g_i for all n samples and m directions
 //!   (`Mlp::per_example_grad_dots`).
 //!
@@ -77,6 +79,11 @@ fn second_order(c: &mut Criterion) {
         if p <= 5000 {
             group.bench_function(BenchmarkId::new(name, "hessian"), |b| {
                 pool.install(|| b.iter(|| black_box(mlp.hessian(black_box(&theta), &s).unwrap())))
+            });
+            group.bench_function(BenchmarkId::new(name, "hessian_hvps"), |b| {
+                pool.install(|| {
+                    b.iter(|| black_box(mlp.hessian_with(black_box(&theta), &s, 32).unwrap()))
+                })
             });
         }
     }

@@ -7,17 +7,23 @@
 //!
 //! Each chunk of [`CHUNK_ROWS`] samples runs Pearlmutter's R-operator on its own tape
 //! ([`crate::autodiff::hvp`], [Pearl94]) for k directions at once; chunk results are added
-//! in chunk order, so the bits do not depend on the thread count. The dense Hessian is p
-//! such products, taken in batches of [`HESSIAN_BATCH`] unit vectors (p up to a few
-//! thousand: p² doubles). Cost: one HVP ≈ 2–4 gradients; the Hessian ≈ p/k batched passes.
+//! in chunk order, so the bits do not depend on the thread count. Cost: one HVP ≈ 2–4
+//! gradients.
+//!
+//! The dense Hessian (p up to a few thousand: p² doubles) has two routes that check each
+//! other: [`Mlp::hessian`] assembles it block by block from the layer structure, each block
+//! one GEMM over the samples ([`blocks`], ≈ n·p² flops, DESIGN.md §2); the oracle
+//! [`Mlp::hessian_with`] takes p unit-vector HVPs in batches
+//! ([`HESSIAN_BATCH`](crate::autodiff::hessian::HESSIAN_BATCH) by default), ≈ p/k batched passes.
 
 use rayon::prelude::*;
 
 use super::loss::Samples;
 use super::mlp::{CHUNK_ROWS, Mlp};
-use crate::autodiff::hessian::HESSIAN_BATCH;
 use crate::autodiff::value_grad_hvp_batch;
 use crate::error::{Error, Result};
+
+pub mod blocks;
 
 impl Mlp {
     /// Σ_i w_i ∇²CE_i · v_j over `s` for k direction-major directions, by chunks in order.
@@ -99,7 +105,8 @@ impl Mlp {
     }
 
     /// The exact Hessian H = ∇²J_w(θ) of [J] (p × p, row-major), from p unit-vector HVPs
-    /// in batches of `batch` directions: row j of H is H e_j (H is symmetric).
+    /// in batches of `batch` directions: row j of H is H e_j (H is symmetric). The slow
+    /// oracle for [`Mlp::hessian`]'s block assembly.
     ///
     /// # Errors
     /// As [`Mlp::hvp_batch`]; [`Error::InvalidParam`] for `batch == 0`.
@@ -124,12 +131,34 @@ impl Mlp {
         Ok(h)
     }
 
-    /// The exact Hessian of [J] at θ, p × p row-major ([`Mlp::hessian_with`] with
-    /// [`HESSIAN_BATCH`] directions per pass). For p up to a few thousand.
+    /// The exact Hessian H = ∇²J_w(θ) of [J] at θ, p × p row-major and exactly symmetric,
+    /// assembled block by block from the layer structure ([`blocks`]): each block is one GEMM
+    /// over the samples, ≈ n·p² flops in all (several times cheaper than p HVPs, which
+    /// [`Mlp::hessian_with`] keeps as the oracle). For p up to a few thousand.
     ///
     /// # Errors
-    /// As [`Mlp::hvp_batch`].
+    /// As [`Mlp::check`]; [`Error::InvalidParam`] for an empty sample set.
+    ///
+    /// # Examples
+    /// ```
+    /// use puma::autodiff::Activation;
+    /// use puma::model::{Mlp, Samples};
+    /// let mlp = Mlp::new(&[2, 3, 2], Activation::Tanh, 1e-3).unwrap();
+    /// let theta = mlp.init(0);
+    /// let (x, y) = ([0.5, -1.0, 1.5, 0.25], [0, 1]);
+    /// let s = Samples::new(&x, 2, &y).unwrap();
+    /// let h = mlp.hessian(&theta, &s).unwrap(); // blocks
+    /// let oracle = mlp.hessian_with(&theta, &s, 4).unwrap(); // p HVPs
+    /// assert!(h.iter().zip(&oracle).all(|(a, b)| (a - b).abs() < 1e-14));
+    /// ```
     pub fn hessian(&self, theta: &[f64], s: &Samples) -> Result<Vec<f64>> {
-        self.hessian_with(theta, s, HESSIAN_BATCH)
+        self.check(theta, s)?;
+        if s.n() == 0 {
+            return Err(Error::InvalidParam {
+                name: "samples",
+                reason: "the objective needs at least one sample".into(),
+            });
+        }
+        Ok(self.hessian_blocks(theta, s))
     }
 }
