@@ -13,6 +13,8 @@
 //! MLP with hidden layers is not convex: no σ_min bound is stated (CG reports no error
 //! bound; the exact solver's Cholesky certificate still applies).
 
+use std::sync::OnceLock;
+
 use super::{HessianOperator, check_len};
 use crate::error::{Error, Result};
 use crate::model::{Mlp, Samples};
@@ -23,6 +25,8 @@ pub struct MlpHessian<'a> {
     mlp: &'a Mlp,
     theta: &'a [f64],
     samples: Samples<'a>,
+    /// H, assembled block by block on the first [`HessianOperator::dense`] call (p² doubles).
+    dense: OnceLock<Option<Vec<f64>>>,
 }
 
 impl<'a> MlpHessian<'a> {
@@ -42,6 +46,7 @@ impl<'a> MlpHessian<'a> {
             mlp,
             theta,
             samples,
+            dense: OnceLock::new(),
         })
     }
 }
@@ -60,6 +65,16 @@ fn to_direction_major(p: usize, k: usize, v: &[f64]) -> Vec<f64> {
 impl HessianOperator for MlpHessian<'_> {
     fn dim(&self) -> usize {
         self.mlp.n_params()
+    }
+
+    /// The exact H, assembled on first use block by block from the layer structure
+    /// ([`Mlp::hessian`]: each block one GEMM over the samples, ≈ n·p² flops, DESIGN.md §2)
+    /// and kept for later factorisations, so [`super::Exact`] spends no HVPs on assembly.
+    /// `None` only if the model evaluation fails.
+    fn dense(&self) -> Option<&[f64]> {
+        self.dense
+            .get_or_init(|| self.mlp.hessian(self.theta, &self.samples).ok())
+            .as_deref()
     }
 
     fn hvp(&self, v: &[f64], out: &mut [f64]) -> Result<()> {
