@@ -89,7 +89,11 @@ fn indefinite_hessian_without_damping_is_an_error() {
             value: -1.0
         }
     );
-    let mut cg = Cg::new(CgParams::default()).unwrap(); // Jacobi sees diag entry −1
+    let mut cg = Cg::new(CgParams {
+        jacobi: true,
+        ..CgParams::default()
+    })
+    .unwrap(); // Jacobi sees diag entry −1
     assert_eq!(
         cg.solve(&op, &[1.0, 1.0, 1.0]).unwrap_err(),
         Error::NegativeCurvature {

@@ -29,6 +29,7 @@ pub mod cg;
 pub mod exact;
 pub mod lanczos;
 pub mod lissa;
+pub mod mlp_diagonal;
 pub mod model_op;
 
 pub use cg::{Cg, CgParams};

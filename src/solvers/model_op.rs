@@ -8,8 +8,10 @@
 //! ```
 //!
 //! Cost: one HVP ≈ 2–4 gradients over the n samples (DESIGN.md §2); a batch of k directions
-//! shares the forward and reverse pass. No dense matrix and no diagonal are provided, so
-//! [`super::Exact`] assembles H from p HVPs (batches of 32) and CG runs unpreconditioned. An
+//! shares the forward and reverse pass. No dense matrix is provided, so [`super::Exact`]
+//! assembles H from p HVPs (batches of 32). The exact diagonal comes from the layer structure
+//! ([`super::mlp_diagonal`], about one gradient, recomputed per call), for CG's Jacobi
+//! preconditioner. An
 //! MLP with hidden layers is not convex: no σ_min bound is stated (CG reports no error
 //! bound; the exact solver's Cholesky certificate still applies).
 
@@ -100,6 +102,12 @@ impl HessianOperator for MlpHessian<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The exact diag H from the layer structure ([`super::mlp_diagonal::hessian_diagonal`]):
+    /// one forward and backward pass, no HVPs.
+    fn diagonal(&self) -> Option<Vec<f64>> {
+        super::mlp_diagonal::hessian_diagonal(self.mlp, self.theta, &self.samples).ok()
     }
 
     fn n_samples(&self) -> Option<usize> {
