@@ -19,6 +19,7 @@ pub mod influence;
 pub mod io;
 pub mod lasso;
 pub mod model;
+pub mod puma;
 pub mod progress;
 pub mod solvers;
 pub mod valuation;
