@@ -14,13 +14,14 @@ pub mod autodiff;
 pub mod cli;
 pub mod criteria;
 pub mod data;
+pub mod demo;
 pub mod error;
 pub mod influence;
 pub mod io;
 pub mod lasso;
 pub mod model;
-pub mod puma;
 pub mod progress;
+pub mod puma;
 pub mod solvers;
 pub mod valuation;
 

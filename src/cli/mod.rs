@@ -4,6 +4,8 @@
 //! stderr and a non-zero exit. A subcommand writes its report to the writer it is given, so
 //! tests can read it without spawning a process.
 
+pub mod common;
+pub mod demo;
 pub mod influence;
 pub mod info;
 pub mod train;
@@ -36,6 +38,10 @@ Example:
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole job on bundled data: train on digits with flipped labels, value every
+    /// training point, flag the worst, patch them out with PUMA, compare with retraining.
+    #[command(after_long_help = demo::EXAMPLES, after_help = demo::EXAMPLES)]
+    Demo(demo::DemoArgs),
     /// Summarise a data set: rows, features, classes, label counts, feature ranges.
     #[command(after_long_help = info::EXAMPLES, after_help = info::EXAMPLES)]
     Info(info::InfoArgs),
@@ -53,6 +59,7 @@ pub enum Command {
 /// Whatever the subcommand returns: unreadable or malformed files, bad arguments.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     match cli.command {
+        Command::Demo(args) => demo::run(&args, out),
         Command::Info(args) => info::run(&args, out),
         Command::Train(args) => train::run(&args, out),
         Command::Influence(args) => influence::run(&args, out),
