@@ -9,6 +9,8 @@ use clap::{Args, ValueEnum};
 use crate::data::{Dataset, Format, npy, read_dataset};
 use crate::error::{Error, Result};
 
+use super::common::write_summary;
+
 /// Worked examples shown after `puma info --help`.
 pub const EXAMPLES: &str = "\
 Examples:
@@ -90,11 +92,8 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> Result<()> {
             summary(&ds, format.name(), args.all)
         }
     };
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        // `puma info ... | head` closes the pipe early: not an error of ours.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("<stdout>", &e)),
-        _ => Ok(()),
-    }
+    // `puma info ... | head` closes the pipe early: not an error of ours.
+    write_summary(out, &text)
 }
 
 /// `v` with about 6 significant digits, without trailing zeros (`4254`, `0.0008948`,

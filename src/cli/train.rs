@@ -8,28 +8,39 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use clap::Args;
 
 use crate::data::{Dataset, Scaler, read_dataset};
 use crate::error::{Error, Result};
+use crate::io::report::{check_outputs, path_json, write_json};
 use crate::io::{ModelFile, save};
 use crate::kernels::Activation;
-use crate::model::train::{Stop, TrainParams, inf_norm, train};
+use crate::model::train::{AdamParams, Stop, TrainInfo, TrainParams, adam, inf_norm, train_from};
 use crate::model::{Mlp, Samples};
+use crate::progress::Progress;
+
+use super::common::{in_pool, write_summary};
 
 /// Worked examples shown after `puma train --help`.
 pub const EXAMPLES: &str = "\
 Examples:
   puma train --data fixtures/reference/digits_logreg/train.csv --out logreg.safetensors
-      logistic regression (no --hidden), μ = 1e-3, to ‖∇J‖∞ ≤ 1e-12
-  puma train --data fixtures/digits/digits.csv --hidden 32 --act tanh --standardise \\
-             --test-fraction 0.2 --out digits_mlp.safetensors
-      an MLP [64, 32, 10]; 20% of the rows (seeded) held out and reported, not trained on
+      logistic regression (no --hidden), μ = 1e-3, to ‖∇J‖∞ ≤ 1e-12; prints
+        model       [64, 10], activation tanh, μ = 1e-3, p = 650
+        training    ... iterations, ... evaluations, 0.31 s, stop: converged
+        ‖∇J‖∞       4.1e-13
+  puma train --data fixtures/digits/digits.csv --hidden 32,16 --act tanh --standardise \\
+             --test-fraction 0.2 --out digits_mlp.safetensors --report train.json
+      an MLP [64, 32, 16, 10]; 20% of the rows (seeded) held out and reported, not trained on
+  puma train --data big.csv --hidden 64 --epochs 5 --lr 1e-3 --out m.safetensors
+      5 epochs of mini-batch Adam as a warm start, then L-BFGS and the Newton polish
 
 The model file holds tensors 0.weight, 0.bias, 2.weight, ... (PyTorch nn.Sequential names)
 and the metadata activation, l2 and, with --standardise, the feature mean and scale
-(scaler_mean, scaler_scale as JSON arrays) that later commands apply to new data.";
+(scaler_mean, scaler_scale as JSON arrays) that later commands apply to new data.
+The result does not depend on --threads.";
 
 /// Arguments of `puma train`.
 #[derive(Debug, Clone, Args)]
@@ -49,7 +60,7 @@ pub struct TrainArgs {
     /// Weight decay μ of [J], on every parameter including biases.
     #[arg(long, default_value_t = 1e-3)]
     pub l2: f64,
-    /// Seed of the initialisation and of the held-out split.
+    /// Seed of the initialisation, the Adam shuffles and the held-out split.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Stop when ‖∇J‖∞ is at most this.
@@ -58,25 +69,47 @@ pub struct TrainArgs {
     /// L-BFGS iterations at most.
     #[arg(long, default_value_t = 5000)]
     pub max_iters: usize,
+    /// Epochs of mini-batch Adam before L-BFGS (a warm start for large data; 0: none).
+    #[arg(long, default_value_t = 0)]
+    pub epochs: usize,
+    /// Adam's learning rate (with --epochs).
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Adam's batch size (with --epochs).
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
     /// Standardise features (mean 0, scale 1 on the training rows); stored in the model file.
     #[arg(long)]
     pub standardise: bool,
     /// Fraction of rows held out (seeded) and reported as a test split, in [0, 1).
     #[arg(long, default_value_t = 0.0)]
     pub test_fraction: f64,
+    /// Worker threads (default: all cores); results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Where to write the model (safetensors); never one of the inputs.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Where to write a JSON report (sizes, iterations, ‖∇J‖∞, accuracies, timings).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// Runs `puma train`, writing its report to `out`.
 ///
 /// # Errors
-/// [`Error::InvalidParam`] for a bad activation, μ, tolerance, fraction or an output path equal
-/// to an input; the readers' errors for malformed data; training's errors; [`Error::Io`] if the
-/// model cannot be written.
+/// [`Error::InvalidParam`] for a bad activation, μ, tolerance, fraction, thread count or an
+/// output path equal to an input; the readers' errors for malformed data; training's errors;
+/// [`Error::Io`] if the model or the report cannot be written.
 pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
     check_args(args)?;
+    let summary = in_pool(args.threads, || fit(args))?;
+    write_summary(out, &summary)
+}
+
+/// Reads, trains, writes the model and the report; returns the summary.
+fn fit(args: &TrainArgs) -> Result<String> {
+    let start = Instant::now();
     let ds = read_dataset(&args.data, args.labels.as_deref(), None)?;
     let (mut train_ds, mut test_ds) = if args.test_fraction > 0.0 {
         let split = ds.train_test_split(args.test_fraction, args.seed)?;
@@ -94,13 +127,7 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
         None
     };
 
-    let activation = Activation::from_name(&args.act).ok_or_else(|| Error::InvalidParam {
-        name: "act",
-        reason: format!(
-            "unknown activation {:?} (expected tanh, sigmoid, relu, softplus or gelu)",
-            args.act
-        ),
-    })?;
+    let activation = parse_activation(&args.act)?;
     let mut sizes = vec![train_ds.d()];
     sizes.extend(&args.hidden);
     sizes.push(train_ds.k());
@@ -116,9 +143,28 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
     if let Some(polish) = params.polish.as_mut() {
         polish.grad_tol = args.grad_tol;
     }
-    let start = std::time::Instant::now();
-    let (theta, info) = train(&mlp, &samples, &params)?;
-    let seconds = start.elapsed().as_secs_f64();
+    let progress = Progress::spinner("training");
+    let train_start = Instant::now();
+    let mut theta = mlp.init(args.seed);
+    let warm = if args.epochs > 0 {
+        progress.set_message(format!("Adam, {} epochs", args.epochs));
+        let adam_params = AdamParams {
+            lr: args.lr,
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            seed: args.seed,
+            ..AdamParams::default()
+        };
+        let (t, info) = adam(&mlp, theta, &samples, &adam_params)?;
+        theta = t;
+        Some(info)
+    } else {
+        None
+    };
+    progress.set_message("L-BFGS, then the Newton polish");
+    let (theta, info) = train_from(&mlp, theta, &samples, &params)?;
+    progress.finish();
+    let train_seconds = train_start.elapsed().as_secs_f64();
     let grad_inf = inf_norm(&mlp.value_and_grad(&theta, &samples)?.1);
 
     let mut model = ModelFile::new(mlp.clone(), theta.clone())?;
@@ -133,62 +179,139 @@ pub fn run(args: &TrainArgs, out: &mut dyn Write) -> Result<()> {
     save(&args.out, &model)?;
 
     let train_eval = mlp.evaluate(&theta, &samples)?;
-    let mut report = String::new();
-    {
-        use std::fmt::Write as _;
-        let r = &mut report;
-        let _ = writeln!(
-            r,
-            "model       {:?}, activation {}, μ = {:e}, p = {}",
-            sizes,
-            activation.name(),
-            args.l2,
-            mlp.n_params()
-        );
-        let _ = writeln!(
-            r,
-            "data        {} ({} rows)",
-            args.data.display(),
-            train_ds.n()
-        );
-        let _ = writeln!(
-            r,
-            "training    {} iterations, {} evaluations, {:.2} s, stop: {}",
-            info.iters,
-            info.evals,
-            seconds,
-            stop_name(info.stop)
-        );
-        let _ = writeln!(r, "objective   J(θ̂) = {:.12}", info.objective);
-        let _ = writeln!(r, "‖∇J‖∞       {grad_inf:.3e}");
-        let _ = writeln!(
-            r,
-            "train       accuracy {:.4}, mean loss {:.6}",
-            train_eval.accuracy, train_eval.mean_loss
-        );
-        if let Some(t) = &test_ds {
-            let test_eval = mlp.evaluate(&theta, &Samples::of(t))?;
-            let _ = writeln!(
-                r,
-                "held out    accuracy {:.4}, mean loss {:.6} ({} rows)",
-                test_eval.accuracy,
-                test_eval.mean_loss,
-                t.n()
-            );
-        }
-        let _ = writeln!(r, "wrote       {}", args.out.display());
-        if grad_inf > args.grad_tol {
-            let _ = writeln!(
-                r,
-                "warning     ‖∇J‖∞ = {grad_inf:.3e} is above --grad-tol {:e}: θ is not a converged \
-                 optimum, influence values computed at it are unreliable",
-                args.grad_tol
-            );
-        }
+    let test_eval = match &test_ds {
+        Some(t) => Some((mlp.evaluate(&theta, &Samples::of(t))?, t.n())),
+        None => None,
+    };
+    let converged = grad_inf <= args.grad_tol;
+    if let Some(path) = &args.report {
+        let eval_json = |accuracy: f64, mean_loss: f64, n: usize| serde_json::json!({ "accuracy": accuracy, "mean_loss": mean_loss, "n": n });
+        let json = serde_json::json!({
+            "command": "train",
+            "data": path_json(&args.data),
+            "labels": args.labels.as_deref().map(path_json),
+            "sizes": sizes,
+            "activation": activation.name(),
+            "l2": args.l2,
+            "p": mlp.n_params(),
+            "seed": args.seed,
+            "standardise": args.standardise,
+            "adam": warm.as_ref().map(|w| serde_json::json!({
+                "epochs": args.epochs,
+                "lr": args.lr,
+                "batch_size": args.batch_size,
+                "grad_inf": w.grad_inf,
+            })),
+            "iterations": info.iters,
+            "evaluations": info.evals,
+            "stop": stop_name(info.stop),
+            "objective": info.objective,
+            "grad_inf": grad_inf,
+            "grad_tol": args.grad_tol,
+            "converged": converged,
+            "train": eval_json(train_eval.accuracy, train_eval.mean_loss, train_ds.n()),
+            "held_out": test_eval.as_ref().map(|(e, n)| eval_json(e.accuracy, e.mean_loss, *n)),
+            "train_seconds": train_seconds,
+            "total_seconds": start.elapsed().as_secs_f64(),
+            "out": path_json(&args.out),
+        });
+        write_json(path, &json)?;
     }
-    out.write_all(report.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::io("<stdout>", &e))
+    Ok(summary(
+        args,
+        &Summary {
+            sizes: &sizes,
+            activation,
+            p: mlp.n_params(),
+            n: train_ds.n(),
+            warm: warm.as_ref(),
+            info: &info,
+            seconds: train_seconds,
+            grad_inf,
+            train: (train_eval.accuracy, train_eval.mean_loss),
+            test: test_eval.map(|(e, n)| (e.accuracy, e.mean_loss, n)),
+        },
+    ))
+}
+
+/// What the summary reports.
+struct Summary<'a> {
+    sizes: &'a [usize],
+    activation: Activation,
+    p: usize,
+    n: usize,
+    warm: Option<&'a TrainInfo>,
+    info: &'a TrainInfo,
+    seconds: f64,
+    grad_inf: f64,
+    train: (f64, f64),
+    test: Option<(f64, f64, usize)>,
+}
+
+/// The readable summary printed on stdout, one fact per line.
+fn summary(args: &TrainArgs, s: &Summary<'_>) -> String {
+    use std::fmt::Write as _;
+    let mut r = String::new();
+    let _ = writeln!(
+        r,
+        "model       {:?}, activation {}, μ = {:e}, p = {}",
+        s.sizes,
+        s.activation.name(),
+        args.l2,
+        s.p
+    );
+    let _ = writeln!(r, "data        {} ({} rows)", args.data.display(), s.n);
+    if let Some(w) = s.warm {
+        let _ = writeln!(
+            r,
+            "warm start  Adam, {} epochs ({} steps, lr {:e}, batch {}): ‖∇J‖∞ {:.3e}",
+            args.epochs, w.iters, args.lr, args.batch_size, w.grad_inf
+        );
+    }
+    let _ = writeln!(
+        r,
+        "training    {} iterations, {} evaluations, {:.2} s, stop: {}",
+        s.info.iters,
+        s.info.evals,
+        s.seconds,
+        stop_name(s.info.stop)
+    );
+    let _ = writeln!(r, "objective   J(θ̂) = {:.12}", s.info.objective);
+    let _ = writeln!(r, "‖∇J‖∞       {:.3e}", s.grad_inf);
+    let _ = writeln!(
+        r,
+        "train       accuracy {:.4}, mean loss {:.6}",
+        s.train.0, s.train.1
+    );
+    if let Some((accuracy, loss, n)) = s.test {
+        let _ = writeln!(
+            r,
+            "held out    accuracy {accuracy:.4}, mean loss {loss:.6} ({n} rows)"
+        );
+    }
+    let _ = writeln!(r, "wrote       {}", args.out.display());
+    if let Some(path) = &args.report {
+        let _ = writeln!(r, "report      {}", path.display());
+    }
+    if s.grad_inf > args.grad_tol {
+        let _ = writeln!(
+            r,
+            "warning     ‖∇J‖∞ = {:.3e} is above --grad-tol {:e}: θ is not a converged \
+             optimum, influence values computed at it are unreliable",
+            s.grad_inf, args.grad_tol
+        );
+    }
+    r
+}
+
+/// The activation named by `--act`.
+fn parse_activation(name: &str) -> Result<Activation> {
+    Activation::from_name(name).ok_or_else(|| Error::InvalidParam {
+        name: "act",
+        reason: format!(
+            "unknown activation {name:?} (expected tanh, sigmoid, relu, softplus or gelu)"
+        ),
+    })
 }
 
 /// Argument checks done before any file is read.
@@ -200,36 +323,34 @@ fn check_args(args: &TrainArgs) -> Result<()> {
     if !(args.grad_tol.is_finite() && args.grad_tol > 0.0) {
         return bad("grad-tol", format!("must be > 0, got {}", args.grad_tol));
     }
+    if args.max_iters == 0 {
+        return bad("max-iters", "must be ≥ 1".into());
+    }
+    if !(args.lr.is_finite() && args.lr > 0.0) {
+        return bad("lr", format!("must be finite and > 0, got {}", args.lr));
+    }
+    if args.batch_size == 0 {
+        return bad("batch-size", "must be ≥ 1".into());
+    }
     if !(0.0..1.0).contains(&args.test_fraction) {
         return bad(
             "test-fraction",
             format!("must be in [0, 1), got {}", args.test_fraction),
         );
     }
-    if args.hidden.contains(&0) {
-        return bad("hidden", "a hidden layer has width 0".into());
+    if let Some(k) = args.hidden.iter().position(|&w| w == 0) {
+        return bad("hidden", format!("hidden layer {} has width 0", k + 1));
     }
-    let inputs = std::iter::once(&args.data).chain(args.labels.as_ref());
-    for input in inputs {
-        if same_file(input, &args.out) {
-            return bad(
-                "out",
-                format!(
-                    "{} is an input; write the model to a new file",
-                    args.out.display()
-                ),
-            );
-        }
+    if args.threads == Some(0) {
+        return bad("threads", "must be ≥ 1".into());
     }
-    Ok(())
-}
-
-/// Whether two paths name the same file (by canonical path when both exist).
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
+    parse_activation(&args.act)?;
+    let mut outputs = vec![("out", args.out.as_path())];
+    outputs.extend(args.report.as_deref().map(|r| ("report", r)));
+    let inputs: Vec<&Path> = std::iter::once(args.data.as_path())
+        .chain(args.labels.as_deref())
+        .collect();
+    check_outputs(&outputs, &inputs)
 }
 
 fn json_array(v: &[f64]) -> String {

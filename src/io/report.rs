@@ -97,7 +97,8 @@ fn same_inode(_: &Path, _: &Path) -> bool {
 /// `inputs` are every file the command reads.
 ///
 /// # Errors
-/// [`Error::InvalidParam`] named after the output's flag, whose message names the file.
+/// [`Error::InvalidParam`] named after the output's flag, whose message names the file;
+/// [`Error::Io`] naming an output whose directory does not exist.
 ///
 /// # Examples
 /// ```
@@ -112,13 +113,24 @@ fn same_inode(_: &Path, _: &Path) -> bool {
 pub fn check_outputs(outputs: &[(&'static str, &Path)], inputs: &[&Path]) -> Result<()> {
     for (k, &(flag, out)) in outputs.iter().enumerate() {
         if let Some(input) = inputs.iter().find(|input| same_file(input, out)) {
+            let alias = if *input == out {
+                String::new()
+            } else {
+                format!(" (the same file as {})", input.display())
+            };
             return Err(Error::InvalidParam {
                 name: flag,
-                reason: format!(
-                    "{} is an input (it names the same file as {}); write to a new file",
-                    out.display(),
-                    input.display()
-                ),
+                reason: format!("{} is an input{alias}; write to a new file", out.display()),
+            });
+        }
+        let dir = match out.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::Io {
+                file: out.to_path_buf(),
+                reason: format!("cannot write here: {} is not a directory", dir.display()),
             });
         }
         if let Some(&(other, _)) = outputs[..k].iter().find(|(_, o)| same_file(o, out)) {
