@@ -11,6 +11,19 @@
 //! ([`Mlp::per_example_grad_dots`]): one GEMM per layer over all samples and all m rows.
 //! For a loss-like criterion a negative ψ_vi means removing point i lowers loss row v, i.e.
 //! the point hurts that row.
+//!
+//! Submodules: [`rank`] turns ψ into one value per point ((1/n)·mean over rows, [remove]),
+//! rankings, top-k lists and detection curves; [`baselines`] gives the other suspicion
+//! scores (self-influence, training loss, ‖g_i‖², random); [`loo`] the leave-one-out
+//! oracles (retraining and the Newton-corrected estimate).
+
+pub mod baselines;
+pub mod loo;
+pub mod rank;
+
+pub use baselines::{Baselines, grad_norm_sq, random_order, training_loss};
+pub use loo::{NewtonLoo, loo_points, loo_train_params, pearson, retrain_without};
+pub use rank::{DetectionCurve, TopK, ascending, descending, top_k, top_k_for_test_point};
 
 use crate::criteria::Criterion;
 use crate::error::{Error, Result};
