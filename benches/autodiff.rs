@@ -1,7 +1,8 @@
 //! How fast is one loss-and-gradient evaluation of [J] on the tape?
 //!
-//! `loss_and_grad/{model}/{threads}`: `Mlp::value_and_grad` (forward, softmax cross-entropy,
-//! reverse pass, decay) for [2,16,16,2] on the moons training set (n = 1000), [64,32,10] on
+//! `loss_and_grad/{model}/threads{1,2}`: `Mlp::value_and_grad` (the fused forward, softmax
+//! cross-entropy and backward pass over the layer chain, decay), and `tape_threads1` the same
+//! recorded on the autodiff tape (`Mlp::value_and_grad_tape`, the oracle), for [2,16,16,2] on the moons training set (n = 1000), [64,32,10] on
 //! UCI digits (n = 1797) and [784,128,10] on 1000 MNIST images (seeded shuffle, pixels/255).
 //! Throughput is the GEMM flop count of one gradient,
 //! 2n·(3·Σ_l d_l·d_{l+1} − d_0·d_1) (forward, ∂W for every layer, ∂h for all but the first),
@@ -44,6 +45,15 @@ fn loss_and_grad(c: &mut Criterion) {
                     b.iter(|| black_box(mlp.value_and_grad(black_box(&theta), &s).unwrap()))
                 })
             });
+            if threads == 1 {
+                group.bench_function(BenchmarkId::new(name, "tape_threads1"), |b| {
+                    pool.install(|| {
+                        b.iter(|| {
+                            black_box(mlp.value_and_grad_tape(black_box(&theta), &s).unwrap())
+                        })
+                    })
+                });
+            }
         }
     }
     group.finish();

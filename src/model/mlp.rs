@@ -6,8 +6,10 @@
 //! ```
 //!
 //! Logistic regression is the MLP without hidden layers (`sizes = [d, K]`). θ is one flat
-//! vector ([`super::params`]). The objective is built on the autodiff tape, so the gradient
-//! is exact to rounding.
+//! vector ([`super::params`]). The objective can be built on the autodiff tape
+//! ([`Mlp::logits_on`], [`Mlp::value_and_grad_tape`]); [`Mlp::value_and_grad`] runs the same
+//! products by a hand-written forward and backward pass over the layer chain ([`fused`]),
+//! tested against the tape. Both gradients are exact to rounding.
 //!
 //! Parallelism with reproducible bits: the samples are cut into fixed chunks of
 //! [`CHUNK_ROWS`] rows (independent of the number of threads), each chunk's Σ w_i CE_i and
@@ -22,6 +24,8 @@ use super::loss::{Evaluation, Samples, argmax_rows, cross_entropy_rows};
 use super::params::Layout;
 use crate::autodiff::{Activation, Mat, Tape, Var, value_and_grad};
 use crate::error::{Error, Result};
+
+mod fused;
 
 /// Rows per chunk of the fixed-order parallel reduction (a constant, so results do not
 /// depend on the thread count).
@@ -188,14 +192,26 @@ impl Mlp {
         Mat::from_vec(n, k, data)
     }
 
-    /// Σ_i w_i CE_i over `s` and its gradient, by chunks reduced in a fixed order.
-    fn weighted_loss_sum_and_grad(&self, theta: &[f64], s: &Samples) -> (f64, Vec<f64>) {
+    /// Σ_i w_i CE_i over `s` and its gradient, by chunks reduced in a fixed order, each
+    /// chunk by the fused pass ([`fused`]) or on a tape.
+    fn weighted_loss_sum_and_grad(
+        &self,
+        theta: &[f64],
+        s: &Samples,
+        on_tape: bool,
+    ) -> (f64, Vec<f64>) {
         let n = s.n();
         let parts: Vec<(f64, Vec<f64>)> = (0..n.div_ceil(CHUNK_ROWS))
             .into_par_iter()
             .map(|c| {
                 let chunk = s.rows(c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n));
-                value_and_grad(|tape, th| self.weighted_loss_on(tape, th, &chunk), theta)
+                if on_tape {
+                    value_and_grad(|tape, th| self.weighted_loss_on(tape, th, &chunk), theta)
+                } else {
+                    let mut g = vec![0.0; theta.len()];
+                    let v = self.chunk_loss_and_grad_fused(theta, &chunk, &mut g);
+                    (v, g)
+                }
             })
             .collect();
         let mut total = 0.0;
@@ -211,9 +227,30 @@ impl Mlp {
     /// J_w(θ) and ∇J_w(θ) of [J]: (1/n) Σ_i w_i CE_i + (μ/2)‖θ‖², gradient
     /// (1/n) Σ_i w_i ∇CE_i + μθ.
     ///
+    /// Computed by the fused forward and backward pass over the layer chain ([`fused`]);
+    /// [`Mlp::value_and_grad_tape`] is the same on the autodiff tape.
+    ///
     /// # Errors
     /// As [`Mlp::check`]; [`Error::InvalidParam`] for an empty sample set.
     pub fn value_and_grad(&self, theta: &[f64], s: &Samples) -> Result<(f64, Vec<f64>)> {
+        self.value_and_grad_with(theta, s, false)
+    }
+
+    /// [`Mlp::value_and_grad`] recorded on the autodiff tape ([`Mlp::weighted_loss_on`]):
+    /// the general engine, and the oracle of the fused pass.
+    ///
+    /// # Errors
+    /// As [`Mlp::value_and_grad`].
+    pub fn value_and_grad_tape(&self, theta: &[f64], s: &Samples) -> Result<(f64, Vec<f64>)> {
+        self.value_and_grad_with(theta, s, true)
+    }
+
+    fn value_and_grad_with(
+        &self,
+        theta: &[f64],
+        s: &Samples,
+        on_tape: bool,
+    ) -> Result<(f64, Vec<f64>)> {
         self.check(theta, s)?;
         if s.n() == 0 {
             return Err(Error::InvalidParam {
@@ -222,7 +259,7 @@ impl Mlp {
             });
         }
         let inv_n = 1.0 / s.n() as f64;
-        let (sum, mut g) = self.weighted_loss_sum_and_grad(theta, s);
+        let (sum, mut g) = self.weighted_loss_sum_and_grad(theta, s, on_tape);
         let decay = 0.5 * self.l2 * theta.iter().map(|t| t * t).sum::<f64>(); // (μ/2)‖θ‖²
         for (gi, ti) in g.iter_mut().zip(theta) {
             *gi = *gi * inv_n + self.l2 * ti; // (1/n) Σ w_i ∇CE_i + μθ

@@ -1,0 +1,154 @@
+//! The MLP's Σ_i w_i CE_i and its gradient by a hand-written forward and backward pass over
+//! the dense-layer chain, for one chunk of samples: the same products the tape records
+//! ([`super::Mlp::weighted_loss_on`]), without the tape's per-node allocations, copies of
+//! X and of the weight slices, and adjoint slots.
+//!
+//! ```text
+//! forward:   z_l = a_l W_lᵀ + 1 b_lᵀ,   a_{l+1} = f(z_l),   CE_i = lse(z_{L−1,i}) − z_{L−1,i,y_i}
+//! backward:  G_{L−1} = diag(w) (P − Y)                       (P = softmax rows, Y one-hot)
+//!            ∂W_l = G_lᵀ a_l,  ∂b_l = G_lᵀ 1,  G_{l−1} = (G_l W_l) ⊙ f′(z_{l−1})
+//! ```
+//!
+//! Cost: the GEMM flops of the tape's gradient, 2c·(3·Σ_l d_l d_{l+1} − d_0 d_1) for c
+//! rows, plus O(c·Σ d_l) element-wise work. The tape stays the general engine and the
+//! oracle ([`super::Mlp::value_and_grad_tape`]); tests/gradient_fused_matches_tape.rs
+//! compares the two.
+
+use puma_kernels::{Op, gemm_op};
+
+use super::super::loss::Samples;
+use super::Mlp;
+use crate::autodiff::Activation;
+
+impl Mlp {
+    /// Σ_i w_i CE_i over the chunk `s` (Σ_i CE_i without weights), with its gradient written
+    /// into `grad` (length p, overwritten).
+    pub(super) fn chunk_loss_and_grad_fused(
+        &self,
+        theta: &[f64],
+        s: &Samples,
+        grad: &mut [f64],
+    ) -> f64 {
+        let c = s.n();
+        let layers = &self.layout().layers;
+        let last = layers.len() - 1;
+        // Forward: z_l for every layer, a_{l+1} = f(z_l) for the hidden ones.
+        let mut zs: Vec<Vec<f64>> = Vec::with_capacity(layers.len());
+        let mut acts: Vec<Vec<f64>> = Vec::with_capacity(last);
+        for (l, span) in layers.iter().enumerate() {
+            let (din, dout) = (span.fan_in, span.fan_out);
+            let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
+            let b = &theta[span.bias_range()];
+            let mut z = Vec::with_capacity(c * dout);
+            for _ in 0..c {
+                z.extend_from_slice(b); // 1 b_lᵀ
+            }
+            gemm_op(
+                Op::NoTrans,
+                Op::Trans,
+                c,
+                din,
+                dout,
+                1.0,
+                input,
+                din,
+                &theta[span.weight_range()],
+                din,
+                1.0,
+                &mut z,
+                dout,
+            ); // + a_l W_lᵀ
+            if l < last {
+                let mut a = vec![0.0; z.len()];
+                self.activation.apply(&z, &mut a); // a_{l+1} = f(z_l)
+                acts.push(a);
+            }
+            zs.push(z);
+        }
+        // Softmax cross-entropy and G_{L−1} = diag(w)(P − Y), in place of the logits.
+        let k = self.n_classes();
+        let mut g = zs.pop().expect("the logits");
+        let mut total = 0.0;
+        for (i, row) in g.chunks_exact_mut(k).enumerate() {
+            let yi = s.y[i];
+            let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let z_y = row[yi];
+            let mut sum = 0.0;
+            for v in row.iter_mut() {
+                *v = (*v - m).exp();
+                sum += *v;
+            }
+            let ce = (m - z_y) + sum.ln(); // log Σ e^z − z_y, stable
+            let wi = s.w.map_or(1.0, |w| w[i]);
+            total += wi * ce;
+            let scale = wi / sum;
+            for v in row.iter_mut() {
+                *v *= scale; // w_i p_ij
+            }
+            row[yi] -= wi; // − w_i [j = y_i]
+        }
+        // Backward through the layers.
+        for l in (0..=last).rev() {
+            let span = &layers[l];
+            let (din, dout) = (span.fan_in, span.fan_out);
+            let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
+            gemm_op(
+                Op::Trans,
+                Op::NoTrans,
+                dout,
+                c,
+                din,
+                1.0,
+                &g,
+                dout,
+                input,
+                din,
+                0.0,
+                &mut grad[span.weight_range()],
+                din,
+            ); // ∂W_l = G_lᵀ a_l
+            let db = &mut grad[span.bias_range()];
+            db.fill(0.0);
+            for row in g.chunks_exact(dout) {
+                db.iter_mut().zip(row).for_each(|(d, gi)| *d += gi); // ∂b_l = G_lᵀ 1
+            }
+            if l > 0 {
+                let mut prev = vec![0.0; c * din];
+                gemm_op(
+                    Op::NoTrans,
+                    Op::NoTrans,
+                    c,
+                    dout,
+                    din,
+                    1.0,
+                    &g,
+                    dout,
+                    &theta[span.weight_range()],
+                    din,
+                    0.0,
+                    &mut prev,
+                    din,
+                ); // G_l W_l
+                let (z, a) = (&zs[l - 1], &acts[l - 1]);
+                match self.activation {
+                    // f′ from y = f(z), as the tape does
+                    Activation::Tanh => prev.iter_mut().zip(a).for_each(|(p, y)| *p *= 1.0 - y * y),
+                    Activation::Sigmoid => prev
+                        .iter_mut()
+                        .zip(a)
+                        .for_each(|(p, y)| *p *= y * (1.0 - y)),
+                    Activation::Relu => prev
+                        .iter_mut()
+                        .zip(z)
+                        .for_each(|(p, x)| *p = if *x > 0.0 { *p } else { 0.0 }),
+                    f => prev
+                        .iter_mut()
+                        .zip(z)
+                        .for_each(|(p, x)| *p *= f.deriv_at(*x)),
+                }
+                g = prev;
+            }
+        }
+        total
+    }
+}
