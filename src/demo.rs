@@ -57,6 +57,9 @@ pub struct DemoParams {
     pub flag_fraction: f64,
     /// δ of the guard group [eq5], nats of mean guard cross-entropy. Default 0.05.
     pub delta: f64,
+    /// Steps of iterated patching after the first [eq10] step (0: the one-step patch).
+    /// Default 0.
+    pub iterate: usize,
 }
 
 impl Default for DemoParams {
@@ -69,6 +72,7 @@ impl Default for DemoParams {
             rows: None,
             flag_fraction: 0.1,
             delta: 0.05,
+            iterate: 0,
         }
     }
 }
@@ -232,6 +236,7 @@ pub fn run(params: &DemoParams, out: &mut dyn Write) -> Result<Demo> {
     let patch_params = PatchParams {
         sides: Sides::One,
         retrain: true,
+        iterate: params.iterate,
         retrain_params: train_params,
         ..PatchParams::default()
     };
@@ -244,7 +249,11 @@ pub fn run(params: &DemoParams, out: &mut dyn Write) -> Result<Demo> {
     let variants: [(&'static str, &[f64], f64); 4] = [
         ("original", &theta, t_train),
         ("naive removal", &patched.theta_naive, seconds("naive")),
-        ("PUMA", &patched.theta_mod, rep.seconds.patch),
+        (
+            "PUMA",
+            patched.patched(),
+            rep.seconds.patch + rep.seconds.iterate,
+        ),
         (
             "retrained",
             patched.theta_retrain.as_deref().unwrap_or(&theta),
