@@ -31,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::influence::hessian_operator;
 use crate::model::train::{TrainParams, train};
 use crate::model::{Evaluation, Mlp, Samples};
+use crate::progress::Progress;
 use crate::puma::{Guard, PatchInput, PatchParams, Sides, patch_with_operator};
 use crate::solvers::{Exact, ExactParams};
 use crate::valuation::rank::{DetectionCurve, ascending};
@@ -144,7 +145,9 @@ pub fn run(params: &DemoParams, out: &mut dyn Write) -> Result<Demo> {
         seed: params.seed,
         ..TrainParams::default()
     };
+    let bar = Progress::spinner("training");
     let (theta, info) = train(&mlp, &tr, &train_params)?;
+    bar.finish();
     let t_train = t.elapsed().as_secs_f64();
     say(
         out,
@@ -159,6 +162,7 @@ pub fn run(params: &DemoParams, out: &mut dyn Write) -> Result<Demo> {
 
     // 3. Value every training point; detection curves.
     let t = Instant::now();
+    let bar = Progress::spinner("valuation");
     let op = hessian_operator(&mlp, &theta, tr)?;
     let mut solver = Exact::new(ExactParams::default())?;
     let criterion = MeanLoss::new(gd, LossKind::CrossEntropy)?;
@@ -166,6 +170,7 @@ pub fn run(params: &DemoParams, out: &mut dyn Write) -> Result<Demo> {
     let values: Vec<f64> = psi.criterion_row(0).iter().map(|v| v / n as f64).collect();
     let baselines = Baselines::compute(&mlp, &theta, &tr, &mut solver, op.as_ref(), params.seed)?;
     let curves = baselines.curves(Some(&values), &flipped)?;
+    bar.finish();
     let t_value = t.elapsed().as_secs_f64();
     say(
         out,
@@ -240,7 +245,9 @@ pub fn run(params: &DemoParams, out: &mut dyn Write) -> Result<Demo> {
         retrain_params: train_params,
         ..PatchParams::default()
     };
+    let bar = Progress::spinner("patch+retrain");
     let patched = patch_with_operator(&input, &patch_params, &mut solver, op.as_ref())?;
+    bar.finish();
     let rep = &patched.report;
 
     // 5. The table.
