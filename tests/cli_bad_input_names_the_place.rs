@@ -347,3 +347,22 @@ fn every_subcommand_has_help_with_a_worked_example() {
         );
     }
 }
+
+#[test]
+fn usage_errors_are_one_line_with_exit_status_2() {
+    for (args, needle) in [
+        (&["train", "--data", "x.csv"][..], "--out <FILE>"),
+        (
+            &["train", "--data", "x.csv", "--out", "m", "--hidden", "a"][..],
+            "--hidden",
+        ),
+        (&["frob"][..], "'frob'"),
+    ] {
+        let out = puma(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("puma: error: "), "{stderr}");
+        assert!(stderr.contains(needle), "`{needle}` not in {stderr}");
+    }
+}
