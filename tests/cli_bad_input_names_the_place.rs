@@ -185,7 +185,7 @@ fn a_truncated_idx_file_is_named_with_the_byte_offset() {
 /// spaces to a multiple of 8), then zeros for the data.
 fn safetensors(header: &serde_json::Value, data_len: usize) -> Vec<u8> {
     let mut h = header.to_string().into_bytes();
-    while h.len() % 8 != 0 {
+    while !h.len().is_multiple_of(8) {
         h.push(b' ');
     }
     let mut bytes = (h.len() as u64).to_le_bytes().to_vec();
