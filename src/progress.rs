@@ -52,13 +52,14 @@ impl Progress {
         Progress::drawn(ProgressBar::new(total).with_style(style), what)
     }
 
-    /// A spinner for work of unknown length (an L-BFGS run to a tolerance), counting steps
-    /// and ticking by itself ten times a second; hidden when [`enabled`] is false.
+    /// A spinner for work of unknown length (an L-BFGS run to a tolerance), showing its
+    /// message and the elapsed time, ticking by itself ten times a second; hidden when
+    /// [`enabled`] is false.
     pub fn spinner(what: &str) -> Progress {
         if !enabled() {
             return Progress::hidden();
         }
-        let style = ProgressStyle::with_template("{prefix:>12} {spinner} {pos} {msg} ({elapsed})")
+        let style = ProgressStyle::with_template("{prefix:>12} {spinner} {msg} ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
         let p = Progress::drawn(ProgressBar::new_spinner().with_style(style), what);
         if let Some(bar) = &p.bar {
