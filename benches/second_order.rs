@@ -3,7 +3,9 @@
 //! `second_order/{model}/{what}`, one rayon thread, for [2,16,16,2] on the moons training set
 //! (n = 1000), [64,32,10] on UCI digits (n = 1797) and [784,128,10] on 1000 MNIST images:
 //! - `grad`: `Mlp::value_and_grad`, the unit every other figure is quoted in;
-//! - `hvp`: one exact Hessian-vector product (`Mlp::hvp`, Pearlmutter's R-op [Pearl94]);
+//! - `hvp`: one exact Hessian-vector product (`Mlp::hvp`, Pearlmutter's R-op [Pearl94],
+//!   written out for the layer chain); `hvp_tape`: the same on the autodiff tape
+//!   (`Mlp::hvp_batch_tape`, the oracle);
 //! - `hvp_batch32`: 32 directions in one pass (`Mlp::hvp_batch`); divide by 32 per vector;
 //! - `hessian`: the dense p × p Hessian assembled block by block (`Mlp::hessian`), first two
 //!   models only; `hessian_hvps`: the same from p unit-vector HVPs in batches of 32
@@ -57,6 +59,11 @@ fn second_order(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new(name, "hvp"), |b| {
             pool.install(|| b.iter(|| black_box(mlp.hvp(black_box(&theta), &s, &v).unwrap())))
+        });
+        group.bench_function(BenchmarkId::new(name, "hvp_tape"), |b| {
+            pool.install(|| {
+                b.iter(|| black_box(mlp.hvp_batch_tape(black_box(&theta), &s, &v).unwrap()))
+            })
         });
         group.bench_function(BenchmarkId::new(name, "hvp_batch32"), |b| {
             pool.install(|| {

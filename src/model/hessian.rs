@@ -5,10 +5,11 @@
 //! H v = (1/n) Σ_i w_i ∇²CE_i(θ) v + μ v
 //! ```
 //!
-//! Each chunk of [`CHUNK_ROWS`] samples runs Pearlmutter's R-operator on its own tape
-//! ([`crate::autodiff::hvp`], [Pearl94]) for k directions at once; chunk results are added
-//! in chunk order, so the bits do not depend on the thread count. Cost: one HVP ≈ 2–4
-//! gradients.
+//! Each chunk of [`CHUNK_ROWS`] samples runs Pearlmutter's R-operator [Pearl94] for k
+//! directions at once, written out by hand for the layer chain ([`fused`], used by
+//! [`Mlp::hvp_batch`]) or on its own tape ([`crate::autodiff::hvp`], used by
+//! [`Mlp::hvp_batch_tape`], the oracle); chunk results are added in chunk order, so the bits
+//! do not depend on the thread count. Cost: one HVP ≈ 1.5–3 gradients.
 //!
 //! The dense Hessian (p up to a few thousand: p² doubles) has two routes that check each
 //! other: [`Mlp::hessian`] assembles it block by block from the layer structure, each block
@@ -24,17 +25,32 @@ use crate::autodiff::value_grad_hvp_batch;
 use crate::error::{Error, Result};
 
 pub mod blocks;
+mod fused;
 
 impl Mlp {
     /// Σ_i w_i ∇²CE_i · v_j over `s` for k direction-major directions, by chunks in order.
-    fn weighted_loss_hvp_sum(&self, theta: &[f64], s: &Samples, v: &[f64]) -> Vec<f64> {
+    fn weighted_loss_hvp_sum(
+        &self,
+        theta: &[f64],
+        s: &Samples,
+        v: &[f64],
+        on_tape: bool,
+    ) -> Vec<f64> {
         let n = s.n();
         let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK_ROWS))
             .into_par_iter()
             .map(|c| {
                 let chunk = s.rows(c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n));
-                value_grad_hvp_batch(|tape, th| self.weighted_loss_on(tape, th, &chunk), theta, v)
+                if on_tape {
+                    value_grad_hvp_batch(
+                        |tape, th| self.weighted_loss_on(tape, th, &chunk),
+                        theta,
+                        v,
+                    )
                     .hv
+                } else {
+                    self.chunk_hvp_fused(theta, &chunk, v)
+                }
             })
             .collect();
         let mut hv = vec![0.0; v.len()];
@@ -46,12 +62,32 @@ impl Mlp {
 
     /// H·v_j for k directions of [J] at θ (k = `v.len() / p`, direction-major), sharing
     /// one forward and one reverse pass per chunk [Pearl94]:
-    /// H v = (1/n) Σ_i w_i ∇²CE_i v + μ v.
+    /// H v = (1/n) Σ_i w_i ∇²CE_i v + μ v. Computed by the hand-written R-operator over
+    /// the layer chain ([`fused`]); [`Mlp::hvp_batch_tape`] is the same on the tape.
     ///
     /// # Errors
     /// As [`Mlp::check`]; [`Error::InvalidParam`] for an empty sample set;
     /// [`Error::ShapeMismatch`] if `v.len()` is not a positive multiple of p.
     pub fn hvp_batch(&self, theta: &[f64], s: &Samples, v: &[f64]) -> Result<Vec<f64>> {
+        self.hvp_batch_with(theta, s, v, false)
+    }
+
+    /// [`Mlp::hvp_batch`] by the tape's R-operator ([`crate::autodiff::hvp_batch`]): the
+    /// general engine, and the oracle of the hand-written pass.
+    ///
+    /// # Errors
+    /// As [`Mlp::hvp_batch`].
+    pub fn hvp_batch_tape(&self, theta: &[f64], s: &Samples, v: &[f64]) -> Result<Vec<f64>> {
+        self.hvp_batch_with(theta, s, v, true)
+    }
+
+    fn hvp_batch_with(
+        &self,
+        theta: &[f64],
+        s: &Samples,
+        v: &[f64],
+        on_tape: bool,
+    ) -> Result<Vec<f64>> {
         self.check(theta, s)?;
         let p = self.n_params();
         if v.is_empty() || !v.len().is_multiple_of(p) {
@@ -68,7 +104,7 @@ impl Mlp {
             });
         }
         let inv_n = 1.0 / s.n() as f64;
-        let mut hv = self.weighted_loss_hvp_sum(theta, s, v);
+        let mut hv = self.weighted_loss_hvp_sum(theta, s, v, on_tape);
         for (h, vi) in hv.iter_mut().zip(v) {
             *h = *h * inv_n + self.l2 * vi; // (1/n) Σ w_i ∇²CE_i v + μ v
         }
@@ -105,8 +141,8 @@ impl Mlp {
     }
 
     /// The exact Hessian H = ∇²J_w(θ) of [J] (p × p, row-major), from p unit-vector HVPs
-    /// in batches of `batch` directions: row j of H is H e_j (H is symmetric). The slow
-    /// oracle for [`Mlp::hessian`]'s block assembly.
+    /// in batches of `batch` directions on the tape ([`Mlp::hvp_batch_tape`]): row j of H is
+    /// H e_j (H is symmetric). The slow oracle for [`Mlp::hessian`]'s block assembly.
     ///
     /// # Errors
     /// As [`Mlp::hvp_batch`]; [`Error::InvalidParam`] for `batch == 0`.
@@ -125,7 +161,7 @@ impl Mlp {
             for j in 0..k {
                 e[j * p + start + j] = 1.0; // e_{start+j}
             }
-            let block = self.hvp_batch(theta, s, &e)?; // rows start..start+k of H
+            let block = self.hvp_batch_tape(theta, s, &e)?; // rows start..start+k of H
             h[start * p..(start + k) * p].copy_from_slice(&block);
         }
         Ok(h)
