@@ -19,6 +19,7 @@
 //! practice O(√κ log(1/tol)) for κ = σ_max/σ_min [NW06, §5.1]. s_test of [KL-loss] is one
 //! solve [KL17, §3].
 
+use super::block_cg::{BlockSettings, block_cg};
 use super::{
     HessianOperator, InverseHvp, Method, SolveReport, Stop, bound_from, check_rho, check_rhs,
     convexity_sigma, damped_hvp,
@@ -224,12 +225,43 @@ impl InverseHvp for Cg {
         })
     }
 
+    /// Block CG over batched HVPs ([`super::block_cg`]): one Krylov space for all m columns,
+    /// deflating dependent directions and converged columns, each column stopped on its own
+    /// true residual. m = 1 is [`Cg::solve`].
+    fn solve_many(
+        &mut self,
+        op: &dyn HessianOperator,
+        m: usize,
+        b: &[f64],
+    ) -> Result<(Vec<f64>, Vec<SolveReport>)> {
+        let p = op.dim();
+        super::check_len("B (p·m entries)", p * m, b.len())?;
+        if m == 1 {
+            let (x, rep) = self.solve(op, b)?;
+            return Ok((x, vec![rep]));
+        }
+        let m_inv = self.jacobi(op)?;
+        let settings = BlockSettings {
+            rho: self.params.rho,
+            rtol: self.params.rtol,
+            atol: self.params.atol,
+            max_iters: self.params.max_iters.unwrap_or(2 * p + 100),
+            m_inv: m_inv.as_deref(),
+        };
+        block_cg(op, &settings, m, b)
+    }
+}
+
+impl Cg {
     /// m CG runs in lockstep, one batched HVP H·[d_1 … d_k] per iteration for the k
     /// columns still running (one GEMM per layer for an MLP, DESIGN.md §2). Each column keeps
     /// its own α, β and stopping test, so each answer is what [`Cg::solve`] computes, up to
     /// the rounding of the batched product. (Not block CG: the columns share HVP passes,
-    /// not a Krylov space.)
-    fn solve_many(
+    /// not a Krylov space; [`InverseHvp::solve_many`] is block CG. Kept for comparison.)
+    ///
+    /// # Errors
+    /// As [`InverseHvp::solve_many`].
+    pub fn solve_many_lockstep(
         &mut self,
         op: &dyn HessianOperator,
         m: usize,

@@ -25,6 +25,7 @@
 //! Multi-vector layout: a block of k vectors (right-hand sides B, directions V, answers X) is
 //! a p × k row-major matrix, column j the j-th vector, as in [`puma_kernels::potrs`].
 
+pub mod block_cg;
 pub mod cg;
 pub mod exact;
 pub mod lanczos;
