@@ -52,7 +52,7 @@ mod step;
 pub use report::{
     Change, CriterionChange, Flips, GroupCheck, ModelSummary, PatchReport, Role, Timings, flips,
 };
-pub use step::{IterateInfo, iterate, patch_weights, weighted_grad_sum};
+pub use step::{ITERATE_MEMORY, IterateInfo, iterate, patch_weights, weighted_grad_sum};
 
 use std::time::Instant;
 

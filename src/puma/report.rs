@@ -386,6 +386,7 @@ impl PatchReport {
                 "grad_inf": it.grad_inf,
                 "converged": it.converged,
                 "grad_inf_history": it.grad_inf_history,
+                "step_lengths": it.step_lengths,
             })),
             "rho": self.rho,
             "solves": solves,

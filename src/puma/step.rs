@@ -14,10 +14,11 @@
 //! ∇J_w(θ̂) = ∇J(θ̂) − r_M + r_U. Iterated patching repeats it with the actual gradient:
 //!
 //! ```text
-//! θ ← θ − H_ρ⁻¹ ∇J_w(θ)        (H_ρ fixed at θ̂: one cached-factor solve per step)
+//! θ ← θ − t·H_ρ⁻¹ ∇J_w(θ)      (H_ρ fixed at θ̂: one cached-factor solve per step)
 //! ```
 //!
-//! which converges linearly to [retrain-w] while ‖I − H_ρ⁻¹ ∇²J_w‖ < 1 near it.
+//! with the fixed H_ρ corrected by L-BFGS secant pairs and t = 1 unless an Armijo
+//! backtracking on J_w must shorten it (see [`iterate`]).
 
 use crate::error::{Error, Result};
 use crate::model::train::inf_norm;
@@ -59,6 +60,7 @@ pub(crate) struct Directions {
 ///
 /// # Errors
 /// As [`weighted_grad_sum`] and [`InverseHvp::solve_many`].
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn directions(
     mlp: &Mlp,
     theta: &[f64],
@@ -108,20 +110,35 @@ pub(crate) fn step(theta: &[f64], s: f64, d: &[f64]) -> Vec<f64> {
 pub struct IterateInfo {
     /// Steps taken.
     pub steps: usize,
-    /// ‖∇J_w(θ)‖∞ before each step and at the end (length steps + 1).
+    /// ‖∇J_w(θ)‖∞ at the start and after each step (length steps + 1).
     pub grad_inf_history: Vec<f64>,
+    /// Step lengths t accepted by the line search (1 = the full [eq10] step).
+    pub step_lengths: Vec<f64>,
     /// ‖∇J_w(θ)‖∞ at the returned θ.
     pub grad_inf: f64,
     /// Whether the tolerance was met.
     pub converged: bool,
 }
 
-/// Iterated patching: θ ← θ − H_ρ⁻¹ ∇J_w(θ) from `theta` for at most `max_steps` steps,
-/// stopping at ‖∇J_w‖∞ ≤ `tol` or when a step no longer lowers it (the rounding floor).
+/// Secant pairs kept by [`iterate`] (L-BFGS memory).
+pub const ITERATE_MEMORY: usize = 10;
+
+/// Iterated patching: from `theta`, steps θ ← θ − t·d toward [retrain-w] for at most
+/// `max_steps` steps, stopping at ‖∇J_w‖∞ ≤ `tol` or at the rounding floor.
+///
+/// The first direction is the [eq10] step with the actual gradient, d = H_ρ⁻¹∇J_w(θ) (H_ρ
+/// fixed at θ̂, one cached-factor solve). Later directions correct the fixed H_ρ by the
+/// secant pairs (s_k, y_k) = (Δθ, Δ∇J_w) of the last [`ITERATE_MEMORY`] steps: the L-BFGS
+/// two-loop recursion [NW06, Alg. 7.4] with H_ρ⁻¹ as its initial inverse Hessian, so each
+/// step is still one solve and one gradient. Without the corrections the iteration
+/// converges only linearly, at rate ‖I − H_ρ⁻¹∇²J_w‖, which is slow or divergent when
+/// removing M moves a non-convex model far from θ̂. t = 1 unless an Armijo backtracking on
+/// J_w must shorten it (pairs with s_kᵀy_k ≤ 0 are skipped), so J_w never increases.
 ///
 /// # Errors
 /// As [`Mlp::value_and_grad`] and [`InverseHvp::solve`]; [`Error::InvalidParam`] for a
 /// negative or NaN tolerance.
+#[allow(clippy::too_many_arguments)]
 pub fn iterate(
     mlp: &Mlp,
     theta: Vec<f64>,
@@ -138,23 +155,68 @@ pub fn iterate(
             reason: format!("must be ≥ 0, got {tol}"),
         });
     }
+    let dot = |a: &[f64], b: &[f64]| -> f64 { a.iter().zip(b).map(|(x, y)| x * y).sum() };
     let s = train.with_weights(w)?;
     let mut theta = theta;
-    let mut grad = mlp.value_and_grad(&theta, &s)?.1; // ∇J_w(θ)
+    let (mut value, mut grad) = mlp.value_and_grad(&theta, &s)?; // J_w(θ), ∇J_w(θ)
     let mut history = vec![inf_norm(&grad)];
+    let mut lengths = Vec::new();
+    let mut pairs: std::collections::VecDeque<(Vec<f64>, Vec<f64>, f64)> = Default::default();
     let mut steps = 0;
     while steps < max_steps && inf_norm(&grad) > tol {
-        let (d, _) = solver.solve(op, &grad)?; // H_ρ⁻¹ ∇J_w(θ)
-        let cand = step(&theta, -1.0, &d);
-        let g_new = mlp.value_and_grad(&cand, &s)?.1;
+        // Two-loop recursion: d = H_k ∇J_w with H_0 = H_ρ⁻¹.
+        let mut q = grad.clone();
+        let mut alphas = Vec::with_capacity(pairs.len());
+        for (sk, yk, rho) in pairs.iter().rev() {
+            let a = rho * dot(sk, &q);
+            q.iter_mut().zip(yk).for_each(|(qi, yi)| *qi -= a * yi);
+            alphas.push(a);
+        }
+        let (mut d, _) = solver.solve(op, &q)?; // H_ρ⁻¹ q: the [eq10] step when no pairs
+        for ((sk, yk, rho), a) in pairs.iter().zip(alphas.iter().rev()) {
+            let b = rho * dot(yk, &d);
+            d.iter_mut()
+                .zip(sk)
+                .for_each(|(di, si)| *di += (a - b) * si);
+        }
+        let mut slope = dot(&grad, &d); // ∇J_wᵀd
+        if !(slope > 0.0) {
+            pairs.clear(); // not a descent direction: fall back to the plain [eq10] step
+            d = solver.solve(op, &grad)?.0;
+            slope = dot(&grad, &d);
+        }
+        let mut t = 1.0;
+        let (cand, v_new, g_new) = loop {
+            let cand = step(&theta, -t, &d);
+            let (v, g) = mlp.value_and_grad(&cand, &s)?;
+            let armijo = v <= value - 1e-4 * t * slope;
+            // Near the minimiser J_w's change is below rounding: judge by the gradient.
+            let floor =
+                (value - v).abs() <= 1e-14 * value.abs().max(1.0) && inf_norm(&g) < inf_norm(&grad);
+            if armijo || floor || t < 1e-6 {
+                break (cand, v, g);
+            }
+            t *= 0.5;
+        };
         steps += 1;
         let (old, new) = (inf_norm(&grad), inf_norm(&g_new));
-        history.push(new);
-        if new >= old && old < 1e-8 {
-            break; // the rounding floor: keep the better point
+        if v_new > value + 1e-14 * value.abs().max(1.0) || (new >= old && old < 1e-8) {
+            history.push(old);
+            lengths.push(0.0);
+            break; // no progress possible (rounding floor or a failed line search): keep θ
         }
-        theta = cand;
-        grad = g_new;
+        let sk: Vec<f64> = cand.iter().zip(&theta).map(|(a, b)| a - b).collect();
+        let yk: Vec<f64> = g_new.iter().zip(&grad).map(|(a, b)| a - b).collect();
+        let sy = dot(&sk, &yk);
+        if sy > 1e-12 * dot(&sk, &sk).sqrt() * dot(&yk, &yk).sqrt() {
+            if pairs.len() == ITERATE_MEMORY {
+                pairs.pop_front();
+            }
+            pairs.push_back((sk, yk, 1.0 / sy));
+        }
+        history.push(new);
+        lengths.push(t);
+        (theta, value, grad) = (cand, v_new, g_new);
     }
     let grad_inf = inf_norm(&grad);
     Ok((
@@ -162,6 +224,7 @@ pub fn iterate(
         IterateInfo {
             steps,
             grad_inf_history: history,
+            step_lengths: lengths,
             grad_inf,
             converged: grad_inf <= tol,
         },
