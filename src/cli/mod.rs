@@ -9,6 +9,7 @@ pub mod demo;
 pub mod influence;
 pub mod info;
 pub mod train;
+pub mod value;
 
 use std::io::Write;
 
@@ -51,6 +52,9 @@ pub enum Command {
     /// Influence of every training row on the mean test loss ([remove]: (1/n) g_iᵀ H_ρ⁻¹ ∇L_test).
     #[command(after_long_help = influence::EXAMPLES, after_help = influence::EXAMPLES)]
     Influence(influence::InfluenceArgs),
+    /// Value of every training row for a criterion on an evaluation set (loss, per-class loss, ECE).
+    #[command(after_long_help = value::EXAMPLES, after_help = value::EXAMPLES)]
+    Value(value::ValueArgs),
 }
 
 /// Runs a parsed command line, writing its report to `out`.
@@ -63,5 +67,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Info(args) => info::run(&args, out),
         Command::Train(args) => train::run(&args, out),
         Command::Influence(args) => influence::run(&args, out),
+        Command::Value(args) => value::run(&args, out),
     }
 }
