@@ -132,7 +132,7 @@ fn reliability_diagrams_hold_both_panels_bins_and_axis_labels() {
         "confidence",
         "accuracy",
         "perfect calibration",
-        "gap to mean confidence",
+        "mean confidence",
         "100",
     ] {
         assert_has(&t, wanted);

@@ -1,6 +1,7 @@
 //! Reliability diagrams (blog post, Figure 9): predictions binned by confidence into 15
-//! equal bins ((b−1)/15, b/15]; each bin's bar is its accuracy, beside the diagonal of perfect
-//! calibration, with the number of predictions in the bin written above it. The caption
+//! equal bins ((b−1)/15, b/15]; each bin's bar is its accuracy and a red mark its mean
+//! confidence, beside the diagonal of perfect calibration, with the number of predictions in
+//! the bin written above it. The caption
 //! gives the hard ECE = Σ_b (N_b/N)·|conf_b − acc_b| (DESIGN.md §1 [ece], hard form).
 
 use std::path::Path;
@@ -117,8 +118,8 @@ impl Reliability {
 }
 
 /// Draws one reliability diagram per named panel ("before", "after", ...) side by side to
-/// an SVG at `path`. Each panel: accuracy bars with their counts, the confidence gap, the
-/// diagonal "perfect calibration", and its ECE in the caption. Axis labels "confidence" and
+/// an SVG at `path`. Each panel: accuracy bars with their counts, a mark at each bin's mean
+/// confidence, the diagonal "perfect calibration", and its ECE in the caption. Axis labels "confidence" and
 /// "accuracy".
 ///
 /// # Errors
@@ -150,7 +151,7 @@ pub fn reliability_diagram(path: &Path, panels: &[(&str, &Reliability)]) -> Resu
         root.fill(&WHITE)?;
         let areas = root.split_evenly((1, panels.len()));
         let bar = RGBColor(31, 119, 180);
-        let gap = RGBColor(214, 39, 40);
+        let mark = RGBColor(214, 39, 40);
         let grey = RGBColor(120, 120, 120);
         for (area, (name, r)) in areas.iter().zip(panels) {
             let caption = format!("{name}: ECE {:.4} (n = {})", r.ece(), r.n());
@@ -159,7 +160,7 @@ pub fn reliability_diagram(path: &Path, panels: &[(&str, &Reliability)]) -> Resu
                 .margin(15)
                 .x_label_area_size(45)
                 .y_label_area_size(55)
-                .build_cartesian_2d(0f64..1f64, 0f64..1.1f64)?;
+                .build_cartesian_2d(0f64..1f64, 0f64..1.12f64)?;
             chart
                 .configure_mesh()
                 .x_desc("confidence")
@@ -172,22 +173,22 @@ pub fn reliability_diagram(path: &Path, panels: &[(&str, &Reliability)]) -> Resu
             chart
                 .draw_series(filled.iter().map(|&b| {
                     let x0 = b as f64 * w;
-                    Rectangle::new([(x0, 0.0), (x0 + w, r.accuracy[b])], bar.mix(0.75).filled())
+                    Rectangle::new(
+                        [(x0 + 0.04 * w, 0.0), (x0 + 0.96 * w, r.accuracy[b])],
+                        bar.mix(0.75).filled(),
+                    )
                 }))?
                 .label("accuracy")
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], bar.filled()));
             chart
                 .draw_series(filled.iter().map(|&b| {
                     let x0 = b as f64 * w;
-                    let (lo, hi) = (r.accuracy[b], r.confidence[b]);
-                    Rectangle::new(
-                        [(x0, lo.min(hi)), (x0 + w, lo.max(hi))],
-                        gap.mix(0.3).filled(),
-                    )
+                    let c = r.confidence[b];
+                    PathElement::new([(x0, c), (x0 + w, c)], mark.stroke_width(3))
                 }))?
-                .label("gap to mean confidence")
+                .label("mean confidence")
                 .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], gap.mix(0.3).filled())
+                    PathElement::new([(x, y), (x + 14, y)], mark.stroke_width(3))
                 });
             chart
                 .draw_series(DashedLineSeries::new(
@@ -202,7 +203,7 @@ pub fn reliability_diagram(path: &Path, panels: &[(&str, &Reliability)]) -> Resu
                 let top = r.accuracy[b].max(r.confidence[b]);
                 Text::new(
                     r.count[b].to_string(),
-                    ((b as f64 + 0.15) * w, top + 0.05),
+                    ((b as f64 + 0.1) * w, top + 0.045),
                     ("sans-serif", 11),
                 )
             }))?;
