@@ -366,3 +366,36 @@ fn usage_errors_are_one_line_with_exit_status_2() {
         assert!(stderr.contains(needle), "`{needle}` not in {stderr}");
     }
 }
+
+#[test]
+fn an_index_past_the_end_is_named() {
+    let dir = Scratch::new("index");
+    let (data, model) = trained_model(&dir);
+    let base = [
+        "value",
+        "--model",
+        &s(&model),
+        "--train",
+        &s(&data),
+        "--eval",
+        &s(&data),
+        "--out",
+        &s(&dir.path("v.csv")),
+    ]
+    .map(String::from);
+    // An evaluation row past the end (GOOD has 6 rows).
+    let mut args = base.to_vec();
+    args.extend(["--test-index", "6"].map(String::from));
+    fails_naming(&args, &["index 6", "out of range", "6"]);
+    // A marked-points file naming row 9, on its line 2.
+    let bad = dir.file("bad.txt", "0\n9\n");
+    let mut args = base.to_vec();
+    args.extend(["--bad".to_string(), s(&bad)]);
+    fails_naming(&args, &[&format!("{}:2:", s(&bad)), "row index 9"]);
+    // A training label past the model's classes, through `puma value`.
+    let label5 = dir.file("label5.csv", "a,b,label\n1,2,0\n3,1,5\n");
+    let mut args = base.to_vec();
+    args[4] = s(&label5);
+    fails_naming(&args, &[&format!("{}:3:3:", s(&label5)), "label 5"]);
+    assert!(!dir.path("v.csv").exists());
+}
