@@ -3,7 +3,9 @@
 //! (`Mlp::hvp_batch_tape`, itself checked against the dense Hessian and finite differences
 //! in hvp_matches_hessian.rs and hessian_routes_agree.rs) for zero to three hidden layers,
 //! every activation, with and without sample weights, over several chunks, for k = 1 and
-//! k = 5 directions; `Mlp::hvp` is the k = 1 case; the bits do not depend on the threads.
+//! k = 5 directions, and for k·p large enough (k = 700) that the chunks are added into one
+//! accumulator in order; `Mlp::hvp` is the k = 1 case; the bits do not depend on the
+//! threads on either path.
 //!
 //! Tolerance: `TOL` = 1e-13 relative to ‖Hv‖∞ per direction: the two routes run the same
 //! products with sums in possibly different orders (O(kε) for inner dimensions ≤ 256);
@@ -92,4 +94,37 @@ fn fused_hvp_bits_do_not_depend_on_threads() {
     };
     let (h1, h2) = (run(1), run(2));
     assert!(h1.iter().zip(&h2).all(|(a, b)| a.to_bits() == b.to_bits()));
+}
+
+#[test]
+fn fused_hvp_with_many_directions_accumulates_chunks_in_order() {
+    let (n, d, k) = (CHUNK_ROWS + 44, 20, 700); // k·p·chunks > 2^20: the sequential path
+    let x = uniform(n * d, 1.0, 12);
+    let y: Vec<usize> = (0..n).map(|i| (i * 3) % 4).collect();
+    let w: Vec<f64> = (0..n).map(|i| [1.0, 0.5, 3.0][i % 3]).collect();
+    let mlp = Mlp::new(&[d, 30, 4], Activation::Softplus, 1e-3).unwrap();
+    let p = mlp.n_params();
+    assert!(k * p * 2 > 1 << 20);
+    let theta = mlp.init(13);
+    let s = Samples::new(&x, d, &y).unwrap().with_weights(&w).unwrap();
+    let v = uniform(k * p, 1.0, 14);
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| mlp.hvp_batch(&theta, &s, &v).unwrap())
+    };
+    let (h1, h2) = (run(1), run(2));
+    assert!(h1.iter().zip(&h2).all(|(a, b)| a.to_bits() == b.to_bits()));
+    let ht = mlp.hvp_batch_tape(&theta, &s, &v).unwrap();
+    for j in 0..k {
+        let (f, t) = (&h1[j * p..(j + 1) * p], &ht[j * p..(j + 1) * p]);
+        let err = f
+            .iter()
+            .zip(t)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(err <= TOL * inf_norm(t), "direction {j}: {err:e}");
+    }
 }

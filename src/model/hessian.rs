@@ -27,6 +27,11 @@ use crate::error::{Error, Result};
 pub mod blocks;
 mod fused;
 
+/// Above this many entries of k·p outputs summed over the chunks, [`Mlp::hvp_batch`] adds the
+/// chunks into one accumulator in order instead of computing them in parallel into
+/// buffers of their own (a size rule, so the bits still do not depend on the threads).
+const SEQUENTIAL_HVP_ENTRIES: usize = 1 << 20;
+
 impl Mlp {
     /// Σ_i w_i ∇²CE_i · v_j over `s` for k direction-major directions, by chunks in order.
     fn weighted_loss_hvp_sum(
@@ -37,19 +42,38 @@ impl Mlp {
         on_tape: bool,
     ) -> Vec<f64> {
         let n = s.n();
-        let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK_ROWS))
+        let chunks = n.div_ceil(CHUNK_ROWS);
+        let rows = |c: usize| s.rows(c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n));
+        let dirs = (!on_tape).then(|| fused::Directions::new(self, v));
+        if let Some(dirs) = &dirs
+            && v.len() * chunks > SEQUENTIAL_HVP_ENTRIES
+        {
+            // Large k·p: one accumulator for all chunks, in chunk order (each GEMM may use
+            // the threads and computes every entry in the same order on any number of them).
+            let mut hv = vec![0.0; v.len()];
+            for c in 0..chunks {
+                self.chunk_hvp_fused(theta, &rows(c), v, dirs, &mut hv);
+            }
+            return hv;
+        }
+        let parts: Vec<Vec<f64>> = (0..chunks)
             .into_par_iter()
             .map(|c| {
-                let chunk = s.rows(c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n));
-                if on_tape {
-                    value_grad_hvp_batch(
-                        |tape, th| self.weighted_loss_on(tape, th, &chunk),
-                        theta,
-                        v,
-                    )
-                    .hv
-                } else {
-                    self.chunk_hvp_fused(theta, &chunk, v)
+                let chunk = rows(c);
+                match &dirs {
+                    None => {
+                        value_grad_hvp_batch(
+                            |tape, th| self.weighted_loss_on(tape, th, &chunk),
+                            theta,
+                            v,
+                        )
+                        .hv
+                    }
+                    Some(dirs) => {
+                        let mut hv = vec![0.0; v.len()];
+                        self.chunk_hvp_fused(theta, &chunk, v, dirs, &mut hv);
+                        hv
+                    }
                 }
             })
             .collect();

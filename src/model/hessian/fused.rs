@@ -44,10 +44,60 @@ fn mm(
     gemm_op(op(ta), op(tb), m, k, n, 1.0, A, lda, B, ldb, beta, C, n);
 }
 
+/// The k directions' weight blocks rearranged once for all chunks: per layer, Ẇ stacked
+/// (`stack[l]`, rows (j, a), k·d_out × d_in) and side by side (`side[l]`, d_out × k·d_in).
+pub(super) struct Directions {
+    stack: Vec<Vec<f64>>,
+    side: Vec<Vec<f64>>,
+}
+
+impl Directions {
+    /// The rearranged weight blocks of the direction-major `v` for `mlp`.
+    pub(super) fn new(mlp: &Mlp, v: &[f64]) -> Self {
+        let p = mlp.n_params();
+        let k = v.len() / p;
+        let layers = &mlp.layout().layers;
+        let stack: Vec<Vec<f64>> = layers
+            .iter()
+            .map(|span| {
+                let mut b = Vec::with_capacity(k * span.fan_out * span.fan_in);
+                for j in 0..k {
+                    b.extend_from_slice(&v[j * p + span.weight..j * p + span.bias]);
+                }
+                b
+            })
+            .collect();
+        let side = layers
+            .iter()
+            .zip(&stack)
+            .map(|(span, st)| {
+                let (din, dout) = (span.fan_in, span.fan_out);
+                let mut b = vec![0.0; dout * k * din];
+                for j in 0..k {
+                    for a in 0..dout {
+                        b[(a * k + j) * din..(a * k + j + 1) * din]
+                            .copy_from_slice(&st[(j * dout + a) * din..(j * dout + a + 1) * din]);
+                    }
+                }
+                b
+            })
+            .collect();
+        Directions { stack, side }
+    }
+}
+
 impl Mlp {
-    /// Σ_i w_i ∇²CE_i · v_j over the chunk `s` for the k = `v.len() / p` direction-major
-    /// directions in `v`, direction-major (module docs).
-    pub(super) fn chunk_hvp_fused(&self, theta: &[f64], s: &Samples, v: &[f64]) -> Vec<f64> {
+    /// hv += Σ_i w_i ∇²CE_i · v_j over the chunk `s` for the k = `v.len() / p`
+    /// direction-major directions in `v` (rearranged in `dirs`), direction-major like `v`
+    /// (module docs).
+    pub(super) fn chunk_hvp_fused(
+        &self,
+        theta: &[f64],
+        s: &Samples,
+        v: &[f64],
+        dirs: &Directions,
+        hv: &mut [f64],
+    ) {
         let p = self.n_params();
         let k = v.len() / p;
         let c = s.n();
@@ -113,17 +163,7 @@ impl Mlp {
             fp.push(d1);
             fpp.push(d2);
         }
-        // The directions' weight blocks, copied once per layer: Ẇ stacked (k·d_out × d_in).
-        let wdot: Vec<Vec<f64>> = layers
-            .iter()
-            .map(|span| {
-                let mut b = Vec::with_capacity(k * span.fan_out * span.fan_in);
-                for j in 0..k {
-                    b.extend_from_slice(&v[j * p + span.weight..j * p + span.bias]);
-                }
-                b
-            })
-            .collect();
+        let wdot = &dirs.stack;
         // Tangents ż_l (sample-major (c·k) × d_out) for every layer.
         let mut zdot: Vec<Vec<f64>> = Vec::with_capacity(layers.len());
         for (l, span) in layers.iter().enumerate() {
@@ -185,35 +225,56 @@ impl Mlp {
             row[s.y[i]] -= wi; // w_i (p_i − e_{y_i})
         }
         // R-adjoint, last layer first.
-        let mut hv = vec![0.0; k * p];
         for l in (0..=last).rev() {
             let span = &layers[l];
             let (din, dout) = (span.fan_in, span.fan_out);
             let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
-            // (Hv)_{W_l} = Ġ_lᵀ a_l (+ G_lᵀ ȧ_l below): rows (j, a) of a (k·d_out) × d_in product.
-            let mut rw = vec![0.0; k * dout * din];
-            mm(true, false, k * dout, c, din, &gdot, input, 0.0, &mut rw);
-            if l > 0 {
-                let mut ad = zdot[l - 1].clone(); // ȧ_l again
+            let ad = (l > 0).then(|| {
+                let mut ad = zdot[l - 1].clone(); // ȧ_l = f′(z_{l−1}) ⊙ ż_{l−1}
                 for (i, row) in ad.chunks_exact_mut(k * din).enumerate() {
                     let f1 = &fp[l - 1][i * din..(i + 1) * din];
                     for part in row.chunks_exact_mut(din) {
                         part.iter_mut().zip(f1).for_each(|(a, f)| *a *= f);
                     }
                 }
-                let mut ga = vec![0.0; dout * k * din]; // G_lᵀ ȧ_l, [a][j][b]
-                mm(true, false, dout, c, k * din, &g, &ad, 0.0, &mut ga);
-                for j in 0..k {
-                    for a in 0..dout {
-                        let src = &ga[(a * k + j) * din..(a * k + j + 1) * din];
-                        let dst = &mut rw[(j * dout + a) * din..(j * dout + a + 1) * din];
-                        dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
-                    }
-                }
-            }
+                ad
+            });
             for j in 0..k {
-                hv[j * p + span.weight..j * p + span.bias]
-                    .copy_from_slice(&rw[j * dout * din..(j + 1) * dout * din]);
+                let hw = &mut hv[j * p + span.weight..];
+                // (Hv)_{W_l} += Ġ_lᵀ a_l for direction j (columns j·d_out.. of Ġ_l)
+                gemm_op(
+                    Op::Trans,
+                    Op::NoTrans,
+                    dout,
+                    c,
+                    din,
+                    1.0,
+                    &gdot[j * dout..],
+                    k * dout,
+                    input,
+                    din,
+                    1.0,
+                    hw,
+                    din,
+                );
+                if let Some(ad) = &ad {
+                    // (Hv)_{W_l} += G_lᵀ ȧ_l for direction j
+                    gemm_op(
+                        Op::Trans,
+                        Op::NoTrans,
+                        dout,
+                        c,
+                        din,
+                        1.0,
+                        &g,
+                        dout,
+                        &ad[j * din..],
+                        k * din,
+                        1.0,
+                        hw,
+                        din,
+                    );
+                }
                 let hb = &mut hv[j * p + span.bias..j * p + span.bias + dout];
                 for i in 0..c {
                     let gi = &gdot[(i * k + j) * dout..(i * k + j + 1) * dout];
@@ -230,14 +291,17 @@ impl Mlp {
             let mut udot = vec![0.0; c * k * din];
             mm(false, false, c * k, dout, din, &gdot, w, 0.0, &mut udot);
             // G_l Ẇ_l for every direction: G (c × d_out) times [Ẇ^{(0)} | … ] (d_out × k·d_in).
-            let mut wcat = vec![0.0; dout * k * din];
-            for j in 0..k {
-                for a in 0..dout {
-                    wcat[(a * k + j) * din..(a * k + j + 1) * din]
-                        .copy_from_slice(&wdot[l][(j * dout + a) * din..(j * dout + a + 1) * din]);
-                }
-            }
-            mm(false, false, c, dout, k * din, &g, &wcat, 1.0, &mut udot);
+            mm(
+                false,
+                false,
+                c,
+                dout,
+                k * din,
+                &g,
+                &dirs.side[l],
+                1.0,
+                &mut udot,
+            );
             let (f1, f2, zd) = (&fp[l - 1], &fpp[l - 1], &zdot[l - 1]);
             for i in 0..c {
                 let (f1i, f2i, ui) = (
@@ -257,6 +321,5 @@ impl Mlp {
             g = u;
             gdot = udot;
         }
-        hv
     }
 }
