@@ -8,6 +8,7 @@ pub mod common;
 pub mod demo;
 pub mod influence;
 pub mod info;
+pub mod patch;
 pub mod train;
 pub mod value;
 
@@ -55,6 +56,10 @@ pub enum Command {
     /// Value of every training row for a criterion on an evaluation set (loss, per-class loss, ECE).
     #[command(after_long_help = value::EXAMPLES, after_help = value::EXAMPLES)]
     Value(value::ValueArgs),
+    /// Remove the influence of marked training rows without retraining (PUMA), keeping the
+    /// evaluation set's per-sample loss unchanged.
+    #[command(after_long_help = patch::EXAMPLES, after_help = patch::EXAMPLES)]
+    Patch(patch::PatchArgs),
 }
 
 /// Runs a parsed command line, writing its report to `out`.
@@ -68,5 +73,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Train(args) => train::run(&args, out),
         Command::Influence(args) => influence::run(&args, out),
         Command::Value(args) => value::run(&args, out),
+        Command::Patch(args) => patch::run(&args, out),
     }
 }
