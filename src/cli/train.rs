@@ -28,9 +28,9 @@ pub const EXAMPLES: &str = "\
 Examples:
   puma train --data fixtures/reference/digits_logreg/train.csv --out logreg.safetensors
       logistic regression (no --hidden), μ = 1e-3, to ‖∇J‖∞ ≤ 1e-12; prints
-        model       [64, 10], activation tanh, μ = 1e-3, p = 650
-        training    ... iterations, ... evaluations, 0.31 s, stop: converged
-        ‖∇J‖∞       4.1e-13
+        model       [64, 10], logistic regression, μ = 1e-3, p = 650
+        training    189 iterations, 198 evaluations, 0.27 s, stop: converged
+        ‖∇J‖∞       1.910e-17
   puma train --data fixtures/digits/digits.csv --hidden 32,16 --act tanh --standardise \\
              --test-fraction 0.2 --out digits_mlp.safetensors --report train.json
       an MLP [64, 32, 16, 10]; 20% of the rows (seeded) held out and reported, not trained on
@@ -252,13 +252,15 @@ struct Summary<'a> {
 fn summary(args: &TrainArgs, s: &Summary<'_>) -> String {
     use std::fmt::Write as _;
     let mut r = String::new();
+    let kind = if s.sizes.len() == 2 {
+        "logistic regression".to_string()
+    } else {
+        format!("activation {}", s.activation.name())
+    };
     let _ = writeln!(
         r,
-        "model       {:?}, activation {}, μ = {:e}, p = {}",
-        s.sizes,
-        s.activation.name(),
-        args.l2,
-        s.p
+        "model       {:?}, {kind}, μ = {:e}, p = {}",
+        s.sizes, args.l2, s.p
     );
     let _ = writeln!(r, "data        {} ({} rows)", args.data.display(), s.n);
     if let Some(w) = s.warm {
