@@ -52,7 +52,7 @@ fn rel_max_err(got: &[f64], want: &[f64]) -> f64 {
         / scale
 }
 
-fn base_args<'a>(out: &'a str) -> Vec<&'a str> {
+fn base_args(out: &str) -> Vec<&str> {
     vec!["value", "--solver", "exact", "--out", out]
 }
 

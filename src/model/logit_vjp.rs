@@ -43,7 +43,7 @@ impl Mlp {
                 found: theta.len(),
             });
         }
-        if x.len() % d != 0 {
+        if !x.len().is_multiple_of(d) {
             return Err(Error::ShapeMismatch {
                 what: "feature entries (a multiple of the model's inputs)",
                 expected: x.len().div_ceil(d) * d,
