@@ -399,3 +399,37 @@ fn an_index_past_the_end_is_named() {
     fails_naming(&args, &[&format!("{}:3:3:", s(&label5)), "label 5"]);
     assert!(!dir.path("v.csv").exists());
 }
+
+#[test]
+fn marked_sets_that_are_empty_everything_or_past_the_end_are_refused() {
+    let dir = Scratch::new("marked");
+    let (data, model) = trained_model(&dir);
+    let patch = |remove: &Path| -> Vec<String> {
+        [
+            "patch",
+            "--model",
+            &s(&model),
+            "--train",
+            &s(&data),
+            "--eval",
+            &s(&data),
+            "--remove",
+            &s(remove),
+            "--out",
+            &s(&dir.path("patched.safetensors")),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let empty = dir.file("empty.txt", "\n");
+    fails_naming(&patch(&empty), &[&s(&empty), "no row"]);
+    let all = dir.file("all.txt", "0\n1\n2\n3\n4\n5\n");
+    fails_naming(&patch(&all), &[&s(&all), "all 6"]);
+    let past = dir.file("past.txt", "2\n6\n");
+    fails_naming(&patch(&past), &[&format!("{}:2:", s(&past)), "row index 6"]);
+    let mut onto_model = patch(&past);
+    let last = onto_model.len() - 1;
+    onto_model[last] = s(&model);
+    fails_naming(&onto_model, &[&s(&model), "is an input"]);
+    assert!(!dir.path("patched.safetensors").exists());
+}
