@@ -38,13 +38,17 @@ pub fn loo_train_params() -> TrainParams {
 }
 
 /// θ retrained without training row `i` ([retrain-w], w_i = 0, divisor n kept), warm-started
-/// at `theta_hat`: L-BFGS, then the exact Newton polish of `params`.
+/// at `theta_start`: L-BFGS, then the exact Newton polish of `params`.
+///
+/// Start at θ̂, or closer at the one-step estimate θ̂ + H_ρ⁻¹g_i/n ([KL-params] for
+/// w_i: 1 → 0; one solve with a cached factor), which saves L-BFGS iterations (≈ 20% of the
+/// work on the reference problems) and, for a non-convex model, stays in θ̂'s basin.
 ///
 /// # Errors
 /// [`Error::IndexOutOfRange`] for `i ≥ n`; as [`train_from`].
 pub fn retrain_without(
     mlp: &Mlp,
-    theta_hat: &[f64],
+    theta_start: &[f64],
     train: &Samples,
     i: usize,
     params: &TrainParams,
@@ -53,7 +57,7 @@ pub fn retrain_without(
     let mut w = vec![1.0; train.n()];
     w[i] = 0.0; // removing point i
     let s = train.with_weights(&w)?;
-    let (theta, info) = train_from(mlp, theta_hat.to_vec(), &s, params)?;
+    let (theta, info) = train_from(mlp, theta_start.to_vec(), &s, params)?;
     let target = params.polish.as_ref().map(|p| p.grad_tol);
     match target {
         // The polish stalled where Newton steps do not yet shrink ∇J (an MLP far from the
