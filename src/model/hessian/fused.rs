@@ -165,7 +165,9 @@ impl Mlp {
         }
         let wdot = &dirs.stack;
         // Tangents ż_l (sample-major (c·k) × d_out) for every layer.
+        // ȧ_l = f′(z_{l−1}) ⊙ ż_{l−1} at `adot[l − 1]`, kept for the R-adjoint.
         let mut zdot: Vec<Vec<f64>> = Vec::with_capacity(layers.len());
+        let mut adot: Vec<Vec<f64>> = Vec::with_capacity(last);
         for (l, span) in layers.iter().enumerate() {
             let (din, dout) = (span.fan_in, span.fan_out);
             let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
@@ -197,6 +199,7 @@ impl Mlp {
                     1.0,
                     &mut zd,
                 );
+                adot.push(ad);
             }
             zdot.push(zd);
         }
@@ -229,16 +232,7 @@ impl Mlp {
             let span = &layers[l];
             let (din, dout) = (span.fan_in, span.fan_out);
             let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
-            let ad = (l > 0).then(|| {
-                let mut ad = zdot[l - 1].clone(); // ȧ_l = f′(z_{l−1}) ⊙ ż_{l−1}
-                for (i, row) in ad.chunks_exact_mut(k * din).enumerate() {
-                    let f1 = &fp[l - 1][i * din..(i + 1) * din];
-                    for part in row.chunks_exact_mut(din) {
-                        part.iter_mut().zip(f1).for_each(|(a, f)| *a *= f);
-                    }
-                }
-                ad
-            });
+            let ad = (l > 0).then(|| &adot[l - 1]); // ȧ_l
             for j in 0..k {
                 let hw = &mut hv[j * p + span.weight..];
                 // (Hv)_{W_l} += Ġ_lᵀ a_l for direction j (columns j·d_out.. of Ġ_l)
@@ -257,7 +251,7 @@ impl Mlp {
                     hw,
                     din,
                 );
-                if let Some(ad) = &ad {
+                if let Some(ad) = ad {
                     // (Hv)_{W_l} += G_lᵀ ȧ_l for direction j
                     gemm_op(
                         Op::Trans,
