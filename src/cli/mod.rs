@@ -2,7 +2,9 @@
 //!
 //! `main.rs` only parses, calls [`run`] and turns an [`Error`](crate::Error) into one line on
 //! stderr and a non-zero exit. A subcommand writes its report to the writer it is given, so
-//! tests can read it without spawning a process.
+//! tests can read it without spawning a process. [`common`] holds what they share: the
+//! `--threads` pool, reading data for a model with errors that name the file and line, and
+//! writing the summary; [`crate::io::report`] the JSON report and the output-file rules.
 
 pub mod common;
 pub mod demo;
@@ -29,13 +31,18 @@ pub struct Cli {
 
 /// Shown after `puma --help`.
 const EXAMPLES: &str = "\
-Example:
+Examples:
+  puma demo                                the whole job on bundled digits data, in seconds
   puma info fixtures/digits/digits.csv     n, d, K, label counts and feature ranges
-  puma train --data fixtures/reference/digits_logreg/train.csv --out m.safetensors
-                                           logistic regression to ‖∇J‖∞ ≤ 1e-12
+  puma train --data fixtures/digits/digits.csv --hidden 32 --standardise --out m.safetensors
+                                           an MLP trained to ‖∇J‖∞ ≤ 1e-12
   puma influence --model m.safetensors --train train.csv --test test.csv --out infl.csv
                                            each training row's effect on the mean test loss
-  puma help info                           formats and more examples";
+  puma value --model m.safetensors --train train.csv --eval eval.csv --out value.csv
+                                           each training row's value for a criterion (ψ)
+  puma patch --model m.safetensors --train train.csv --eval eval.csv --remove rows.txt \\
+             --out patched.safetensors     remove rows' influence, guard criteria unchanged
+  puma help train                          formats and more examples";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
