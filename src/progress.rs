@@ -20,8 +20,14 @@
 //!
 //! A `Progress` is cheap to clone and `Send + Sync`: rayon workers may each hold a clone and
 //! call [`Progress::inc`] on the same bar.
+//!
+//! Library loops that take no bar (the L-BFGS iterations of training) call [`iteration`],
+//! which writes to the bar a command made current with [`Progress::as_current`], and costs
+//! one atomic load when there is none.
 
 use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
@@ -116,6 +122,52 @@ impl Progress {
     }
 }
 
+/// The bar [`iteration`] writes to, set by [`Progress::as_current`].
+static CURRENT: Mutex<Option<ProgressBar>> = Mutex::new(None);
+/// Whether [`CURRENT`] holds a bar (checked without the lock).
+static HAS_CURRENT: AtomicBool = AtomicBool::new(false);
+
+/// Keeps a bar current for [`iteration`] until dropped (see [`Progress::as_current`]).
+#[derive(Debug)]
+#[must_use = "the bar stops being current when the guard drops"]
+pub struct CurrentGuard(());
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        HAS_CURRENT.store(false, Ordering::Release);
+        if let Ok(mut current) = CURRENT.lock() {
+            *current = None;
+        }
+    }
+}
+
+impl Progress {
+    /// Makes this bar the one [`iteration`] reports to until the returned guard drops (a
+    /// hidden bar makes none current).
+    pub fn as_current(&self) -> CurrentGuard {
+        if let Some(bar) = &self.bar
+            && let Ok(mut current) = CURRENT.lock()
+        {
+            *current = Some(bar.clone());
+            HAS_CURRENT.store(true, Ordering::Release);
+        }
+        CurrentGuard(())
+    }
+}
+
+/// Reports iteration `k` of an optimiser (`method`, e.g. "L-BFGS") at ‖∇J‖∞ = `grad_inf` to
+/// the current bar, if a command made one current; otherwise one atomic load.
+pub fn iteration(method: &str, k: usize, grad_inf: f64) {
+    if !HAS_CURRENT.load(Ordering::Acquire) {
+        return;
+    }
+    if let Ok(current) = CURRENT.lock()
+        && let Some(bar) = current.as_ref()
+    {
+        bar.set_message(format!("{method} iteration {k}, ‖∇J‖∞ {grad_inf:.2e}"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +179,9 @@ mod tests {
         p.inc(3);
         p.set_position(5);
         p.set_message("x");
+        let guard = p.as_current();
+        iteration("L-BFGS", 3, 1e-3);
+        drop(guard);
         p.finish();
         let q = p.clone();
         q.inc(1);

@@ -144,6 +144,7 @@ fn fit(args: &TrainArgs) -> Result<String> {
         polish.grad_tol = args.grad_tol;
     }
     let progress = Progress::spinner("training");
+    let _current = progress.as_current(); // L-BFGS reports its iterations to it
     let train_start = Instant::now();
     let mut theta = mlp.init(args.seed);
     let warm = if args.epochs > 0 {

@@ -91,7 +91,9 @@ where
     let mut iters = 0;
     let mut restarted = false;
     while iters < params.max_iters {
-        if inf_norm(&grad) <= params.grad_tol {
+        let grad_inf = inf_norm(&grad);
+        crate::progress::iteration("L-BFGS", iters, grad_inf); // the CLI's stderr bar, if any
+        if grad_inf <= params.grad_tol {
             stop = Stop::Converged;
             break;
         }
