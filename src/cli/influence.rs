@@ -6,6 +6,10 @@
 //! < 0 means removing it would lower the test loss (the row is harmful). Influence is only
 //! meaningful at a converged θ̂, so the summary always states ‖∇J(θ̂)‖∞ and warns above
 //! [`GRAD_INF_WARN`]; `--polish` runs the Newton polish first.
+//!
+//! `--test-index i` explains one test point instead of the mean: the values are
+//! (1/n) g_jᵀ H_ρ⁻¹ ∇CE(z_i) (one solve), and `--top k` lists the k most helpful and harmful
+//! training rows for it (the per-test-point top-k of issue 7).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,6 +42,10 @@ Examples:
   puma influence --model m.safetensors --train train.csv --test test.csv --solver cg \\
       --self-influence --top 20 --out infl.csv
       CG on Hessian-vector products, plus a self_influence column; 20 rows of each sign
+  puma influence --model m.safetensors --train train.csv --test test.csv --test-index 17 \
+      --top 10 --out infl17.csv
+      influence of every training row on the loss of test row 17 alone; its 10 most helpful
+      and 10 most harmful training rows
 
 influence = (1/n) g_iᵀ H_ρ⁻¹ ∇(mean test loss): the predicted change of the mean test loss if
 row i is removed. > 0: removing the row raises the test loss (helpful); < 0: removing it lowers
@@ -93,6 +101,10 @@ pub struct InfluenceArgs {
     /// Rows of each sign listed in the summary.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
+    /// Explain the loss of this one test row (0-based, header excluded) instead of the mean
+    /// test loss.
+    #[arg(long, value_name = "I")]
+    pub test_index: Option<usize>,
     /// Where to write the CSV; never one of the inputs.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -138,7 +150,17 @@ fn compute(args: &InfluenceArgs) -> Result<String> {
         Ok(ds)
     };
     let (train_ds, test_ds) = (read(&args.train)?, read(&args.test)?);
-    let (train, test) = (Samples::of(&train_ds), Samples::of(&test_ds));
+    let (train, mut test) = (Samples::of(&train_ds), Samples::of(&test_ds));
+    if let Some(i) = args.test_index {
+        if i >= test.n() {
+            return Err(Error::IndexOutOfRange {
+                what: "--test-index (test row)",
+                index: i,
+                len: test.n(),
+            });
+        }
+        test = test.rows(i..i + 1); // ∇CE(z_i): the mean over one row
+    }
     let mlp = model.mlp.clone();
 
     let grad_before = grad_inf(&mlp, &model.theta, &train)?; // ‖∇J(θ̂)‖∞ as loaded
@@ -206,7 +228,8 @@ fn compute(args: &InfluenceArgs) -> Result<String> {
             "activation": mlp.activation.name(),
             "l2": mlp.l2,
             "n_train": train.n(),
-            "n_test": test.n(),
+            "n_test": test_ds.n(),
+            "test_index": args.test_index,
             "p": mlp.n_params(),
             "grad_inf": infl.grad_inf,
             "grad_inf_before_polish": polish.as_ref().map(|_| grad_before),
@@ -236,7 +259,27 @@ fn compute(args: &InfluenceArgs) -> Result<String> {
             mlp.l2,
             mlp.n_params()
         );
-        let _ = writeln!(r, "data        n = {} train, {} test", train.n(), test.n());
+        let _ = writeln!(
+            r,
+            "data        n = {} train, {} test",
+            train.n(),
+            test_ds.n()
+        );
+        match args.test_index {
+            Some(i) => {
+                let _ = writeln!(
+                    r,
+                    "explained   the loss of test row {i} (label {}): influence = (1/n) g_jᵀ H_ρ⁻¹ ∇CE(z_{i})",
+                    test.y[0]
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    r,
+                    "explained   the mean test loss: influence = (1/n) g_jᵀ H_ρ⁻¹ ∇L_test"
+                );
+            }
+        }
         if let Some(info) = &polish {
             let _ = writeln!(
                 r,

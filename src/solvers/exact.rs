@@ -289,10 +289,12 @@ impl InverseHvp for Exact {
             kernels::potrs(Uplo::Lower, p, m, &f.l, p, &mut x, m); // H_ρ⁻¹ B
         }
         let certs = certify_many(op, f.rho, m, &x, b, f.sigma)?;
+        // certify_many spends one HVP when H is stored (the rest by a GEMM), else m.
+        let residual_hvps = if m > 1 && op.dense().is_some() { 1 } else { m };
         let reports = certs
             .into_iter()
             .enumerate()
-            .map(|(j, c)| self.report(if j == 0 { charged + m } else { 0 }, c))
+            .map(|(j, c)| self.report(if j == 0 { charged + residual_hvps } else { 0 }, c))
             .collect();
         Ok((x, reports))
     }

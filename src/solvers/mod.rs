@@ -496,8 +496,13 @@ pub(crate) fn bound_from(
     (r_norm, rel, sigma.map(|s| (r_norm + rounding) / s.value))
 }
 
-/// [`certify`] for m columns at once (X, B p × m row-major), with one batched product
-/// H·X. Returns (‖r_j‖, ‖r_j‖/‖b_j‖, bound_j) per column.
+/// [`certify`] for m columns at once (X, B p × m row-major). Returns (‖r_j‖, ‖r_j‖/‖b_j‖,
+/// bound_j) per column.
+///
+/// H·X is one batched HVP, or, when the operator stores its dense H (the exact solver's case,
+/// where H is already built), one GEMM with it (2p²m flops instead of m HVPs over all n
+/// samples) with column 0 recomputed by a fresh HVP, so a stored H that differs from the
+/// operator's products still shows in the first report.
 pub(crate) fn certify_many(
     op: &dyn HessianOperator,
     rho: f64,
@@ -508,7 +513,18 @@ pub(crate) fn certify_many(
 ) -> Result<Vec<(f64, f64, Option<f64>)>> {
     let p = op.dim();
     let mut r = vec![0.0; p * m];
-    op.hvp_many(m, x, &mut r)?; // H X
+    match op.dense() {
+        Some(h) if m > 1 && p > 0 => {
+            kernels::gemm(p, p, m, 1.0, h, x, 0.0, &mut r); // H X with the stored H
+            let x0: Vec<f64> = (0..p).map(|i| x[i * m]).collect();
+            let mut hx0 = vec![0.0; p];
+            op.hvp(&x0, &mut hx0)?; // column 0: a fresh HVP
+            for i in 0..p {
+                r[i * m] = hx0[i];
+            }
+        }
+        _ => op.hvp_many(m, x, &mut r)?, // H X
+    }
     for ((ri, xi), bi) in r.iter_mut().zip(x).zip(b) {
         *ri += rho * xi - bi; // H_ρ X − B
     }
