@@ -65,10 +65,10 @@ fn psi_predicts_leave_one_out_changes_of_class_loss_and_soft_ece() {
         pe.len()
     );
     assert!(rc >= 0.9, "per-class loss: {rc}");
-    // The soft ECE is far less linear in θ than a loss: sqrt(r_b² + 1e-12) is |r_b| to within
-    // 1e-6, with a kink wherever a bin's conf_b − acc_b crosses 0, so its first-order
-    // prediction is weaker (measured 0.785) although the parameter change is predicted well
-    // (C evaluated at the one-step θ̂ + H⁻¹g_i/n: 0.989).
+    // The soft ECE is far less linear in θ than a loss on the scale of one removal: its
+    // first-order prediction is weaker (measured 0.785), while the parameter change itself is
+    // predicted well (the ECE evaluated at the one-step θ̂ + H⁻¹g_i/n: 0.989). The error is in
+    // linearising the criterion, not in the influence on θ.
     assert!(re >= 0.7, "soft ECE, first order: {re}");
     assert!(
         re_step >= 0.95,
