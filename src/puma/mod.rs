@@ -270,7 +270,8 @@ pub fn patch(
 /// patching and [retrain], with the [`PatchReport`] comparing them.
 ///
 /// `solver` and `op` give H_ρ⁻¹ at θ̂; every solve (m_G guard directions, the two [eq10]
-/// directions, the iterated steps) reuses them.
+/// directions, the iterated steps) reuses them. This is [`prepare`] followed by
+/// [`patch_prepared`].
 ///
 /// # Errors
 /// Checked before any work: [`Error::InvalidParam`] for an empty marked set, a marked set
@@ -284,29 +285,114 @@ pub fn patch_with_operator(
     solver: &mut dyn InverseHvp,
     op: &dyn HessianOperator,
 ) -> Result<Patch> {
+    check(input, params)?;
+    let prepared = prepare(input, solver, op)?;
+    patch_prepared(input, params, &prepared, solver, op)
+}
+
+/// ψ of every training point over the guard rows, which does not depend on M: computed
+/// once per model and guard set, it serves any number of removal requests
+/// ([`patch_prepared`]).
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    gpsi: compensate::GuardPsi,
+    n: usize,
+    /// Wall time of [`prepare`], seconds (includes the Hessian factorisation on the exact
+    /// path when the solver had none cached).
+    pub seconds: f64,
+}
+
+impl Prepared {
+    /// The stacked guard rows m.
+    pub fn guard_rows(&self) -> usize {
+        self.gpsi.m
+    }
+}
+
+/// [ψ] over the guard rows of `input` for every training point: Σ_G m_G solves and one
+/// per-example pass per group. `input.marked` is not used.
+///
+/// # Errors
+/// [`Error::InvalidParam`] for no guard group; as [`crate::valuation::psi`].
+pub fn prepare(
+    input: &PatchInput,
+    solver: &mut dyn InverseHvp,
+    op: &dyn HessianOperator,
+) -> Result<Prepared> {
+    if input.guards.is_empty() {
+        return Err(Error::InvalidParam {
+            name: "guards",
+            reason: "PUMA needs at least one guard criterion".into(),
+        });
+    }
+    let t = Instant::now();
+    let gpsi = guard_psi(
+        &input.guards,
+        input.mlp,
+        input.theta,
+        &input.train,
+        solver,
+        op,
+    )?;
+    Ok(Prepared {
+        gpsi,
+        n: input.train.n(),
+        seconds: t.elapsed().as_secs_f64(),
+    })
+}
+
+/// [`patch_with_operator`] with ψ from [`prepare`] (same model, θ̂, training set and guards):
+/// a removal request then costs one Lasso, two weighted gradients and one two-column solve.
+/// The report's ψ time is the time spent in [`prepare`].
+///
+/// # Errors
+/// As [`patch_with_operator`]; [`Error::ShapeMismatch`] if `prepared` was made for another
+/// training set size or guard set.
+pub fn patch_prepared(
+    input: &PatchInput,
+    params: &PatchParams,
+    prepared: &Prepared,
+    solver: &mut dyn InverseHvp,
+    op: &dyn HessianOperator,
+) -> Result<Patch> {
     let (mlp, theta, train) = (input.mlp, input.theta, &input.train);
     let n = train.n();
     let marked_mask = check(input, params)?;
+    if prepared.n != n {
+        return Err(Error::ShapeMismatch {
+            what: "prepared ψ training points vs training set",
+            expected: n,
+            found: prepared.n,
+        });
+    }
+    let m: usize = input.guards.iter().map(|g| g.criterion.len()).sum();
+    if prepared.gpsi.m != m {
+        return Err(Error::ShapeMismatch {
+            what: "prepared ψ guard rows vs guard criteria",
+            expected: m,
+            found: prepared.gpsi.m,
+        });
+    }
     let marked: Vec<usize> = (0..n).filter(|&i| marked_mask[i]).collect();
     let eta0 = params.eta.unwrap_or(1.0 / n as f64);
     let t_start = Instant::now();
 
-    // [ψ] over the guard rows, then [eq9].
-    let gpsi = guard_psi(&input.guards, mlp, theta, train, solver, op)?;
-    let t_psi = t_start.elapsed().as_secs_f64();
+    // [ψ] over the guard rows (prepared), then [eq9].
+    let gpsi = &prepared.gpsi;
+    let t_psi = prepared.seconds;
     let t_lasso_start = Instant::now();
     let b0 = gpsi.sum_over(&marked); // Ψ_M 1
     let b = target(&b0, &gpsi.loss_like, params.sides);
     let upweighted = choose_upweight(
         &input.upweight,
         &marked_mask,
-        &gpsi,
+        gpsi,
         &b,
         params.bounds,
         &params.lasso,
     )?;
     let (lambda, alpha_max, alpha, lasso_info) = compensation(
-        &gpsi,
+        gpsi,
         &upweighted,
         &b,
         params.alpha_rel,
@@ -365,7 +451,7 @@ pub fn patch_with_operator(
     };
     let theta_naive = step::step(theta, n as f64 * eta, &dirs.d_marked); // λ = 0
     let t_shrink = t_shrink_start.elapsed().as_secs_f64();
-    let t_patch = t_start.elapsed().as_secs_f64();
+    let t_patch = t_psi + t_start.elapsed().as_secs_f64();
 
     // Iterated patching toward [retrain-w].
     let weights = patch_weights(n, &marked, &upweighted, &lambda);
