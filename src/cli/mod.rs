@@ -57,7 +57,7 @@ pub enum Command {
     /// Train an MLP or logistic regression to ‖∇J‖∞ ≤ 1e-12 and save it (safetensors).
     #[command(after_long_help = train::EXAMPLES, after_help = train::EXAMPLES)]
     Train(train::TrainArgs),
-    /// Influence of every training row on the mean test loss ([remove]: (1/n) g_iᵀ H_ρ⁻¹ ∇L_test).
+    /// Influence of every training row on the mean test loss (if removed: (1/n) g_iᵀ H_ρ⁻¹ ∇L_test).
     #[command(after_long_help = influence::EXAMPLES, after_help = influence::EXAMPLES)]
     Influence(influence::InfluenceArgs),
     /// Value of every training row for a criterion on an evaluation set (loss, per-class loss, ECE).

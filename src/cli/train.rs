@@ -1,5 +1,5 @@
 //! `puma train`: fit an MLP (or, without hidden layers, logistic regression) to a labelled data
-//! set by minimising [J] to a true optimum, and save it as a safetensors model file.
+//! set by minimising \[J\] to a true optimum, and save it as a safetensors model file.
 //!
 //! J(θ) = (1/n) Σ_i CE(z_i, θ) + (μ/2)‖θ‖² is minimised by full-batch L-BFGS, followed for
 //! logistic regression by a Newton polish, down to ‖∇J‖∞ ≤ `--grad-tol`: influence
@@ -57,7 +57,7 @@ pub struct TrainArgs {
     /// Activation of the hidden layers: tanh, sigmoid, relu, softplus, gelu.
     #[arg(long, default_value = "tanh")]
     pub act: String,
-    /// Weight decay μ of [J], on every parameter including biases.
+    /// Weight decay μ of the objective J, on every parameter including biases.
     #[arg(long, default_value_t = 1e-3)]
     pub l2: f64,
     /// Seed of the initialisation, the Adam shuffles and the held-out split.

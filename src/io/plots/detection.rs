@@ -11,7 +11,7 @@ use super::{CAPTION, LABEL, check_finite, color, render_svg};
 use crate::error::{Error, Result};
 
 /// Indices `0..n` ordered by `scores` ascending (lowest value first, the order in which
-/// DESIGN.md §1 [ψ] inspects points), ties broken by index; NaN sorts last.
+/// DESIGN.md §1 \[ψ\] inspects points), ties broken by index; NaN sorts last.
 pub fn ascending_order(scores: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| {

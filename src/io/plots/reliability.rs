@@ -2,7 +2,7 @@
 //! equal bins ((b−1)/15, b/15]; each bin's bar is its accuracy and a red mark its mean
 //! confidence, beside the diagonal of perfect calibration, with the number of predictions in
 //! the bin written above it. The caption
-//! gives the hard ECE = Σ_b (N_b/N)·|conf_b − acc_b| (DESIGN.md §1 [ece], hard form).
+//! gives the hard ECE = Σ_b (N_b/N)·|conf_b − acc_b| (DESIGN.md §1 \[ece\], hard form).
 
 use std::path::Path;
 
@@ -23,7 +23,7 @@ pub struct Reliability {
 }
 
 impl Reliability {
-    /// The number of bins of DESIGN.md's [ece].
+    /// The number of bins of DESIGN.md's \[ece\].
     pub const BINS: usize = 15;
 
     /// Bins `confidence` (the probability of the predicted class) and `correct` (whether
