@@ -180,7 +180,7 @@ pub fn iterate(
                 .for_each(|(di, si)| *di += (a - b) * si);
         }
         let mut slope = dot(&grad, &d); // ∇J_wᵀd
-        if !(slope > 0.0) {
+        if slope.is_nan() || slope <= 0.0 {
             pairs.clear(); // not a descent direction: fall back to the plain [eq10] step
             d = solver.solve(op, &grad)?.0;
             slope = dot(&grad, &d);
