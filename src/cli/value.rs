@@ -1,5 +1,5 @@
 //! `puma value`: the value of every training row for a chosen criterion on an evaluation
-//! set (DESIGN.md §1 [C], [ψ], [remove]), with its self-influence [self], written as
+//! set (DESIGN.md §1 \[C\], \[ψ\], \[remove\]), with its self-influence \[self\], written as
 //! `index,value,self_influence` CSV (see [`crate::valuation`]).
 //!
 //! value_i = (1/n)·(1/m) Σ_v ψ_vi: the predicted change of the criterion's mean if row i is
@@ -54,7 +54,7 @@ pub enum CriterionArg {
     Loss,
     /// The mean loss of each class (one row per class; the value averages them).
     ClassLoss,
-    /// The soft calibration error [ece] (15 bins, τ = 1/15; ŷ held at the loaded θ̂).
+    /// The soft calibration error (15 soft bins, τ = 1/15; ŷ held at the loaded θ̂).
     Ece,
 }
 
@@ -91,7 +91,7 @@ pub struct ValueArgs {
     /// Inverse-HVP solver.
     #[arg(long, value_enum, default_value = "auto")]
     pub solver: SolverArg,
-    /// Weight decay μ of [J]; overrides the model file's `l2`.
+    /// Weight decay μ of the objective J; overrides the model file's `l2`.
     #[arg(long)]
     pub l2: Option<f64>,
     /// Damping ρ ≥ 0 of H_ρ = ∇²J + ρI.

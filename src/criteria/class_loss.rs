@@ -1,4 +1,4 @@
-//! Mean loss per class on an evaluation set (DESIGN.md §1 [C]): one criterion row per class
+//! Mean loss per class on an evaluation set (DESIGN.md §1 \[C\]): one criterion row per class
 //! present in the evaluation labels,
 //!
 //! ```text
@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::model::{Mlp, Samples};
 
 /// The mean `kind` loss of each class present in an evaluation set, in increasing label
-/// order: row r is class [`classes()`](Self::classes)`[r]` [C].
+/// order: row r is class [`classes()`](Self::classes)`[r]` \[C\].
 ///
 /// # Examples
 /// ```

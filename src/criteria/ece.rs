@@ -1,4 +1,4 @@
-//! Calibration: the differentiable soft calibration error [ece] of DESIGN.md §1 as a
+//! Calibration: the differentiable soft calibration error \[ece\] of DESIGN.md §1 as a
 //! [`Criterion`], and the ordinary hard 15-bin ECE as a reported metric.
 //!
 //! ```text
@@ -6,7 +6,7 @@
 //! o_i   = 1[ŷ_i = y_i]                  correctness, held constant
 //! w_ib  = softmax_b(−(c_i − m_b)²/τ²)   soft bin weights, m_b = (b + ½)/15, τ = 1/15
 //! N_b   = Σ_i w_ib,  conf_b = Σ_i w_ib c_i / N_b,  acc_b = Σ_i w_ib o_i / N_b
-//! ECE_s = Σ_b (N_b/N) · sqrt((conf_b − acc_b)² + 1e-12)                  [ece]
+//! ECE_s = Σ_b (N_b/N) · sqrt((conf_b − acc_b)² + 1e-12)                  \[ece\]
 //! ECE_h = Σ_b (|B_b|/N) · |conf(B_b) − acc(B_b)|,  B_b = {i : c_i ∈ [b/15, (b+1)/15)}
 //! ```
 //!
@@ -23,14 +23,14 @@ use crate::error::{Error, Result};
 use crate::model::loss::argmax_rows;
 use crate::model::{Mlp, Samples};
 
-/// Number of confidence bins of [ece] and of the hard ECE: 15.
+/// Number of confidence bins of \[ece\] and of the hard ECE: 15.
 pub const ECE_BINS: usize = 15;
-/// Bin temperature τ of [ece]: 1/15, one bin width.
+/// Bin temperature τ of \[ece\]: 1/15, one bin width.
 pub const ECE_TAU: f64 = 1.0 / 15.0;
-/// The ε under the square root of [ece], which keeps it differentiable at conf_b = acc_b.
+/// The ε under the square root of \[ece\], which keeps it differentiable at conf_b = acc_b.
 pub const ECE_EPS: f64 = 1e-12;
 
-/// The soft calibration error [ece] on an evaluation set: one criterion row, loss-like.
+/// The soft calibration error \[ece\] on an evaluation set: one criterion row, loss-like.
 ///
 /// The predicted classes ŷ_i and the correctness o_i = 1[ŷ_i = y_i] are computed **once, at
 /// construction**, from the θ given there (normally θ̂), and held fixed wherever the
@@ -61,7 +61,7 @@ pub struct SoftEce<'a> {
 }
 
 impl<'a> SoftEce<'a> {
-    /// [ece] on `eval`, with ŷ_i and o_i taken from `mlp` at `theta` and then held fixed.
+    /// \[ece\] on `eval`, with ŷ_i and o_i taken from `mlp` at `theta` and then held fixed.
     ///
     /// # Errors
     /// [`Error::InvalidParam`] for an empty evaluation set; as [`Mlp::check`].
@@ -137,7 +137,7 @@ impl Criterion for SoftEce<'_> {
     }
 }
 
-/// [ece] of confidences `c` with correctness `o` (same length ≥ 1), and its gradient
+/// \[ece\] of confidences `c` with correctness `o` (same length ≥ 1), and its gradient
 /// ∂ECE_s/∂c_i. Sums run in index order, so the bits do not depend on threads.
 ///
 /// # Panics

@@ -1,15 +1,15 @@
 //! Criteria C(θ) ∈ R^m whose change under the removal of training points puma predicts
-//! (DESIGN.md §1 [C]), each with its Jacobian rows J_C.
+//! (DESIGN.md §1 \[C\]), each with its Jacobian rows J_C.
 //!
 //! ```text
 //! C(θ)   = (C_1(θ), …, C_m(θ))           one entry per criterion row
-//! J_Cᵀ   = (∇_θ C_1, …, ∇_θ C_m)          p × m, the right-hand sides of S = H_ρ⁻¹ J_Cᵀ  [ψ]
+//! J_Cᵀ   = (∇_θ C_1, …, ∇_θ C_m)          p × m, the right-hand sides of S = H_ρ⁻¹ J_Cᵀ  \[ψ\]
 //! ```
 //!
 //! Built in: [`PerSampleLoss`] (one row per evaluation sample, cross-entropy or Brier),
 //! [`MeanLoss`] (one row: the mean over the evaluation set), [`ClassLoss`] (one row per
 //! class: that class's mean loss) and [`SoftEce`] (one row: the soft calibration error
-//! [ece]); [`hard_ece`] is the ordinary 15-bin ECE, a reported metric rather than a
+//! \[ece\]); [`hard_ece`] is the ordinary 15-bin ECE, a reported metric rather than a
 //! criterion. A user adds a criterion by implementing [`Criterion`]; the valuation and the
 //! patch only call its methods.
 
@@ -28,7 +28,7 @@ use crate::autodiff::{Mat, Tape, Var, value_and_grad};
 use crate::error::{Error, Result};
 use crate::model::{Mlp, Samples};
 
-/// A differentiable criterion C(θ) ∈ R^m evaluated at the parameters of an [`Mlp`] [C].
+/// A differentiable criterion C(θ) ∈ R^m evaluated at the parameters of an [`Mlp`] \[C\].
 ///
 /// # Examples
 /// A user-defined criterion: the mean logit of class 0 on a fixed point.
@@ -85,7 +85,7 @@ pub trait Criterion: Sync {
     /// As [`values`](Self::values).
     fn jacobian_t(&self, mlp: &Mlp, theta: &[f64]) -> Result<Vec<f64>>;
 
-    /// Whether lower is better (a loss), which one-sided compensation [eq9] relies on.
+    /// Whether lower is better (a loss), which one-sided compensation \[eq9\] relies on.
     fn loss_like(&self) -> bool {
         true
     }
@@ -129,10 +129,10 @@ impl LossKind {
     }
 }
 
-/// One criterion row per evaluation sample: C_v(θ) = ℓ(z_v(θ), y_v) [C].
+/// One criterion row per evaluation sample: C_v(θ) = ℓ(z_v(θ), y_v) \[C\].
 ///
 /// With this criterion ψ_i holds point i's predicted effect on every evaluation sample, so
-/// [eq9] is a regression with one equation per guarded sample (DESIGN.md §1).
+/// \[eq9\] is a regression with one equation per guarded sample (DESIGN.md §1).
 #[derive(Clone, Copy, Debug)]
 pub struct PerSampleLoss<'a> {
     eval: Samples<'a>,
@@ -186,7 +186,7 @@ impl Criterion for PerSampleLoss<'_> {
     }
 }
 
-/// One criterion row: the mean loss (1/t) Σ_v ℓ(z_v, y_v) over the evaluation set [C].
+/// One criterion row: the mean loss (1/t) Σ_v ℓ(z_v, y_v) over the evaluation set \[C\].
 #[derive(Clone, Copy, Debug)]
 pub struct MeanLoss<'a> {
     eval: Samples<'a>,

@@ -1,6 +1,6 @@
 //! Vector–Jacobian products through the logits: ∇_θ Σ_ij Z̄_ij z_ij(θ) for a given cotangent
 //! Z̄ (n × K), the last step of any criterion whose derivative with respect to the logits is
-//! known in closed form (the calibration surrogate [ece] of DESIGN.md §1).
+//! known in closed form (the calibration surrogate \[ece\] of DESIGN.md §1).
 //!
 //! ```text
 //! Z = MLP(X; θ)  (n × K),    vjp(Z̄) = J_Zᵀ Z̄ = Σ_i Σ_j Z̄_ij ∇_θ z_ij

@@ -2,11 +2,11 @@
 //! Figure 5): each gives a suspicion score, higher = inspect first.
 //!
 //! ```text
-//! self-influence   g_iᵀ H_ρ⁻¹ g_i          [self]   n solves (blocked, cached factor)
+//! self-influence   g_iᵀ H_ρ⁻¹ g_i          \[self\]   n solves (blocked, cached factor)
 //! training loss    CE(z_i, y_i)                     one forward pass
-//! gradient norm    ‖g_i‖²                   [g]      explicit gradients in blocks
+//! gradient norm    ‖g_i‖²                   \[g\]      explicit gradients in blocks
 //! random           a seeded permutation             ChaCha8, fixed algorithm
-//! ψ value          −value_i                 [ψ]      harmful (value < 0) first
+//! ψ value          −value_i                 \[ψ\]      harmful (value < 0) first
 //! ```
 
 use rand::SeedableRng;
@@ -22,7 +22,7 @@ use crate::solvers::{HessianOperator, InverseHvp};
 /// The baseline scores of every training point (higher = more suspicious).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Baselines {
-    /// g_iᵀ H_ρ⁻¹ g_i [self].
+    /// g_iᵀ H_ρ⁻¹ g_i \[self\].
     pub self_influence: Vec<f64>,
     /// CE(z_i, y_i) at θ̂.
     pub training_loss: Vec<f64>,
@@ -54,7 +54,7 @@ impl Baselines {
         })
     }
 
-    /// Detection curves against `bad`: `"psi-value"` first when `values` ([remove] values,
+    /// Detection curves against `bad`: `"psi-value"` first when `values` (\[remove\] values,
     /// ascending = harmful first) is given, then self-influence, training loss, ‖g‖² and
     /// random.
     ///

@@ -1,13 +1,13 @@
 //! Leave-one-out: the actual change of the test loss when a training point is removed
-//! ([retrain-w] with w_i = 0, divisor n kept), and the Newton-corrected estimate of it
-//! (DESIGN.md §1 "beyond the paper"), the oracles the first-order [remove] values are
+//! (\[retrain-w\] with w_i = 0, divisor n kept), and the Newton-corrected estimate of it
+//! (DESIGN.md §1 "beyond the paper"), the oracles the first-order \[remove\] values are
 //! validated against.
 //!
 //! ```text
 //! J_−i(θ)  = J(θ) − (1/n) CE(z_i, θ)                     the objective without point i
 //! θ_N      = θ̂ − H_−i⁻¹ ∇J_−i(θ̂),  H_−i = ∇²J_−i(θ̂) = H − (1/n) ∇²CE_i(θ̂)
 //! Newton   = L_test(θ_N) − L_test(θ̂)                    one Newton step, its own Hessian
-//! first    = (1/n) g_iᵀ H⁻¹ ∇L_test                      [remove], the linear term alone
+//! first    = (1/n) g_iᵀ H⁻¹ ∇L_test                      \[remove\], the linear term alone
 //! ```
 //!
 //! For softmax regression ∇²CE_i = (diag(p_i) − p_i p_iᵀ) ⊗ x̃_i x̃_iᵀ, x̃_i = (x_i, 1), is
@@ -37,10 +37,10 @@ pub fn loo_train_params() -> TrainParams {
     params
 }
 
-/// θ retrained without training row `i` ([retrain-w], w_i = 0, divisor n kept), warm-started
+/// θ retrained without training row `i` (\[retrain-w\], w_i = 0, divisor n kept), warm-started
 /// at `theta_start`: L-BFGS, then the exact Newton polish of `params`.
 ///
-/// Start at θ̂, or closer at the one-step estimate θ̂ + H_ρ⁻¹g_i/n ([KL-params] for
+/// Start at θ̂, or closer at the one-step estimate θ̂ + H_ρ⁻¹g_i/n (\[KL-params\] for
 /// w_i: 1 → 0; one solve with a cached factor), which saves L-BFGS iterations (≈ 20% of the
 /// work on the reference problems) and, for a non-convex model, stays in θ̂'s basin.
 ///

@@ -1,10 +1,10 @@
 //! The ψ matrix: the predicted effect of removing each training point on every criterion row
-//! (DESIGN.md §1 [φ], [ψ]), computed without a p × n buffer (§2).
+//! (DESIGN.md §1 \[φ\], \[ψ\]), computed without a p × n buffer (§2).
 //!
 //! ```text
 //! S   = H_ρ⁻¹ J_Cᵀ            p × m, m solves (`solve_many`, one cached factor on the exact path)
-//! ψ_i = J_C φ_i = Sᵀ g_i      m entries for training point i, φ_i = H_ρ⁻¹ g_i       [φ] [ψ]
-//! ΔC  ≈ (1/n) ψ_i             change of C if point i is removed (w_i: 1 → 0 in [J])
+//! ψ_i = J_C φ_i = Sᵀ g_i      m entries for training point i, φ_i = H_ρ⁻¹ g_i       \[φ\] \[ψ\]
+//! ΔC  ≈ (1/n) ψ_i             change of C if point i is removed (w_i: 1 → 0 in \[J\])
 //! ```
 //!
 //! The products Sᵀ g_i for all i come from one per-example pass
@@ -12,7 +12,7 @@
 //! For a loss-like criterion a negative ψ_vi means removing point i lowers loss row v, i.e.
 //! the point hurts that row.
 //!
-//! Submodules: [`rank`] turns ψ into one value per point ((1/n)·mean over rows, [remove]),
+//! Submodules: [`rank`] turns ψ into one value per point ((1/n)·mean over rows, \[remove\]),
 //! rankings, top-k lists and detection curves; [`baselines`] gives the other suspicion
 //! scores (self-influence, training loss, ‖g_i‖², random); [`loo`] the leave-one-out
 //! oracles (retraining and the Newton-corrected estimate).
@@ -38,7 +38,7 @@ pub struct Psi {
     /// Criterion rows m.
     pub m: usize,
     /// n × m row-major: entry (i, v) is ψ_vi = ∇C_vᵀ H_ρ⁻¹ g_i. Read as column-major, it is
-    /// the m × n matrix Ψ whose column i is ψ_i (the layout the Lasso of [eq9] takes).
+    /// the m × n matrix Ψ whose column i is ψ_i (the layout the Lasso of \[eq9\] takes).
     pub psi: Vec<f64>,
     /// S = H_ρ⁻¹ J_Cᵀ, p × m row-major.
     pub directions: Vec<f64>,
@@ -71,7 +71,7 @@ impl Psi {
     }
 
     /// Ψ restricted to the training points `idx`: an m × |idx| column-major matrix (column k
-    /// = ψ_{idx[k]}), the Ψ_U and Ψ_M of [eq9].
+    /// = ψ_{idx_k}), the Ψ_U and Ψ_M of \[eq9\].
     ///
     /// # Errors
     /// [`Error::IndexOutOfRange`] for an index ≥ n.
@@ -90,7 +90,7 @@ impl Psi {
         Ok(out)
     }
 
-    /// Σ_{k ∈ idx} ψ_k (m entries): Ψ_M 1 of [eq9], the predicted effect (× n) of removing
+    /// Σ_{k ∈ idx} ψ_k (m entries): Ψ_M 1 of \[eq9\], the predicted effect (× n) of removing
     /// all of `idx` at once to first order.
     ///
     /// # Errors
@@ -130,7 +130,7 @@ pub fn directions(
     solver.solve_many(op, m, &jt) // S = H_ρ⁻¹ J_Cᵀ
 }
 
-/// ψ for every training row of `train` and every row of `criterion` [ψ]: m solves and one
+/// ψ for every training row of `train` and every row of `criterion` \[ψ\]: m solves and one
 /// per-example pass.
 ///
 /// # Errors

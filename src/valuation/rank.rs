@@ -1,13 +1,13 @@
 //! From ψ to what a user acts on: one value per training point, rankings, the most helpful
-//! and harmful points for one test point, and detection curves (DESIGN.md §1 [ψ], [remove];
+//! and harmful points for one test point, and detection curves (DESIGN.md §1 \[ψ\], \[remove\];
 //! blog post, Figure 5).
 //!
 //! ```text
 //! value_i = (1/n)·(1/m) Σ_v ψ_vi      predicted change of the mean of the m criterion rows
-//!                                     if point i is removed (w_i: 1 → 0)        [remove]
+//!                                     if point i is removed (w_i: 1 → 0)        \[remove\]
 //! ```
 //!
-//! The aggregation is the mean over criterion rows, so the value reads in the [remove]
+//! The aggregation is the mean over criterion rows, so the value reads in the \[remove\]
 //! convention for the criterion's mean: for [`MeanLoss`](crate::criteria::MeanLoss) (m = 1) it is the influence of
 //! [`crate::influence`]; for [`PerSampleLoss`] it is the predicted change of the mean
 //! evaluation loss. For a loss-like criterion a value < 0 means removing the point lowers
@@ -22,7 +22,7 @@ use crate::model::{Mlp, Samples};
 use crate::solvers::{HessianOperator, InverseHvp};
 
 impl Psi {
-    /// value_i = (1/n)·(1/m) Σ_v ψ_vi for every training point, in order ([remove] for the
+    /// value_i = (1/n)·(1/m) Σ_v ψ_vi for every training point, in order (\[remove\] for the
     /// criterion's mean).
     pub fn values(&self) -> Vec<f64> {
         let scale = 1.0 / (self.n as f64 * self.m as f64);
@@ -47,7 +47,7 @@ pub fn descending(scores: &[f64]) -> Vec<usize> {
     order
 }
 
-/// The most harmful and most helpful training points by value ([remove] convention for a
+/// The most harmful and most helpful training points by value (\[remove\] convention for a
 /// loss-like criterion).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TopK {
@@ -85,7 +85,7 @@ pub fn top_k(values: &[f64], k: usize) -> TopK {
 }
 
 /// The value of every training point for the cross-entropy of the single evaluation row
-/// `index` of `eval`: (1/n) g_iᵀ H_ρ⁻¹ ∇CE(z_index) ([remove], one solve), and its top k.
+/// `index` of `eval`: (1/n) g_iᵀ H_ρ⁻¹ ∇CE(z_index) (\[remove\], one solve), and its top k.
 ///
 /// # Errors
 /// [`Error::IndexOutOfRange`] for `index ≥ eval.n()`; as [`psi`].
@@ -120,7 +120,7 @@ pub fn top_k_for_test_point(
 pub struct DetectionCurve {
     /// What ordered the points (e.g. `"self-influence"`).
     pub name: String,
-    /// found[k] = (bad points among the first k inspected) / (bad points), k = 0..=n.
+    /// `found[k]` = (bad points among the first k inspected) / (bad points), k = 0..=n.
     pub found: Vec<f64>,
 }
 
