@@ -34,7 +34,16 @@ fn the_demo_table_is_finite_and_puma_keeps_accuracy() {
         );
     }
     let names: Vec<&str> = demo.models.iter().map(|m| m.name).collect();
-    assert_eq!(names, ["original", "naive removal", "PUMA", "retrained"]);
+    assert_eq!(
+        names,
+        [
+            "original",
+            "naive removal",
+            "PUMA",
+            "PUMA iterated",
+            "retrained"
+        ]
+    );
     for m in &demo.models {
         let figures = [
             m.test.accuracy,
@@ -72,7 +81,18 @@ fn the_demo_table_is_finite_and_puma_keeps_accuracy() {
         psi.found_at(0.2),
         random.found_at(0.2)
     );
-    assert_eq!(demo.report["models"].as_array().unwrap().len(), 4);
+    assert_eq!(demo.report["models"].as_array().unwrap().len(), 5);
+    // Iterated patching heads for retraining with the compensating weights: closer to the
+    // retrained model's guard loss than the one-step patch.
+    let (iterated, retrained) = (&demo.models[3], &demo.models[4]);
+    assert!(
+        (iterated.guard_loss - retrained.guard_loss).abs()
+            < (puma.guard_loss - retrained.guard_loss).abs(),
+        "guard CE: PUMA {}, iterated {}, retrained {}",
+        puma.guard_loss,
+        iterated.guard_loss,
+        retrained.guard_loss
+    );
 }
 
 #[test]

@@ -21,8 +21,8 @@ Examples:
       another seed, one thread (same numbers with any thread count), files in results/
 
 Writes report.json, detection.svg and reliability.svg to --out (default: a new folder
-puma-demo, or puma-demo-2, ... if it exists; an existing folder given with --out must be
-empty-free of those files, nothing is overwritten).";
+puma-demo, or puma-demo-2, ... if it exists). A folder given with --out is created if
+missing and refused if it already holds any of those files: nothing is overwritten.";
 
 /// Arguments of `puma demo`.
 #[derive(Debug, Clone, Args)]
@@ -42,6 +42,10 @@ pub struct DemoArgs {
     /// Use only this many digits rows (faster; default all 1,797).
     #[arg(long)]
     pub rows: Option<usize>,
+    /// Steps of iterated patching after the one-step PUMA patch (toward retraining with
+    /// the compensating weights).
+    #[arg(long, default_value_t = 10)]
+    pub iterate: usize,
 }
 
 /// Runs `puma demo`.
@@ -53,6 +57,7 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<()> {
         seed: args.seed,
         hidden: args.hidden.clone(),
         rows: args.rows,
+        iterate: args.iterate,
         ..DemoParams::default()
     };
     let dir = match &args.out {
@@ -65,7 +70,8 @@ pub fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<()> {
             // A pool's closure must be Send: print what the demo wrote once it is done.
             let mut buf = Vec::new();
             let demo = in_pool(args.threads, || run_demo(&params, &mut buf))?;
-            out.write_all(&buf).map_err(|e| Error::io(Path::new("<stdout>"), &e))?;
+            out.write_all(&buf)
+                .map_err(|e| Error::io(Path::new("<stdout>"), &e))?;
             demo
         }
     };
@@ -96,7 +102,7 @@ fn fresh(dir: &Path) -> Result<PathBuf> {
     Ok(dir.to_path_buf())
 }
 
-/// report.json, the detection curves and the reliability diagrams (original vs PUMA).
+/// report.json, the detection curves and the reliability diagrams (original vs patched).
 fn write_outputs(demo: &Demo, dir: &Path) -> Result<()> {
     write_json(&dir.join("report.json"), &demo.report)?;
     let points: Vec<Vec<(f64, f64)>> = demo
@@ -122,10 +128,17 @@ fn write_outputs(demo: &Demo, dir: &Path) -> Result<()> {
         "flipped digits labels found",
         &series,
     )?;
-    let bins: Vec<(&str, Reliability)> = demo
+    // Before (the original) and after (the model PUMA ships: the iterated one if any).
+    let shipped = demo
         .models
         .iter()
-        .filter(|m| m.name == "original" || m.name == "PUMA")
+        .rev()
+        .find(|m| m.name.starts_with("PUMA"));
+    let bins: Vec<(&str, Reliability)> = demo
+        .models
+        .first()
+        .into_iter()
+        .chain(shipped)
         .map(|m| {
             let b = &m.reliability.bins;
             let r = Reliability {
