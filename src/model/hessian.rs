@@ -50,11 +50,11 @@ impl Mlp {
         {
             // Large k·p: one accumulator for all chunks, in chunk order (each GEMM may use
             // the threads and computes every entry in the same order on any number of them).
-            let mut hv = vec![0.0; v.len()];
+            let mut acc = vec![0.0; v.len()];
             for c in 0..chunks {
-                self.chunk_hvp_fused(theta, &rows(c), v, dirs, &mut hv);
+                self.chunk_hvp_fused(theta, &rows(c), v, dirs, &mut acc);
             }
-            return hv;
+            return fused::to_direction_major(self, v.len() / self.n_params(), &acc);
         }
         let parts: Vec<Vec<f64>> = (0..chunks)
             .into_par_iter()
@@ -70,9 +70,9 @@ impl Mlp {
                         .hv
                     }
                     Some(dirs) => {
-                        let mut hv = vec![0.0; v.len()];
-                        self.chunk_hvp_fused(theta, &chunk, v, dirs, &mut hv);
-                        hv
+                        let mut acc = vec![0.0; v.len()]; // layer-major
+                        self.chunk_hvp_fused(theta, &chunk, v, dirs, &mut acc);
+                        acc
                     }
                 }
             })
@@ -81,7 +81,10 @@ impl Mlp {
         for part in parts {
             crate::kernels::axpy(1.0, &part, &mut hv); // chunk order, whatever the thread count
         }
-        hv
+        match dirs {
+            Some(_) => fused::to_direction_major(self, v.len() / self.n_params(), &hv),
+            None => hv,
+        }
     }
 
     /// H·v_j for k directions of [J] at θ (k = `v.len() / p`, direction-major), sharing

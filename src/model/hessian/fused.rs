@@ -86,17 +86,35 @@ impl Directions {
     }
 }
 
+/// The k products from the layer-major layout the chunks accumulate in (layer l's weight
+/// blocks of all directions at k·weight_l, rows (j, a), then its biases at k·bias_l,
+/// [j][a]: so each layer's Ġ_lᵀ a_l is one GEMM) to direction-major.
+pub(super) fn to_direction_major(mlp: &Mlp, k: usize, acc: &[f64]) -> Vec<f64> {
+    let p = mlp.n_params();
+    let mut hv = vec![0.0; k * p];
+    for span in &mlp.layout().layers {
+        let (pw, dout) = (span.fan_out * span.fan_in, span.fan_out);
+        for j in 0..k {
+            hv[j * p + span.weight..j * p + span.bias]
+                .copy_from_slice(&acc[k * span.weight + j * pw..k * span.weight + (j + 1) * pw]);
+            hv[j * p + span.bias..j * p + span.bias + dout]
+                .copy_from_slice(&acc[k * span.bias + j * dout..k * span.bias + (j + 1) * dout]);
+        }
+    }
+    hv
+}
+
 impl Mlp {
-    /// hv += Σ_i w_i ∇²CE_i · v_j over the chunk `s` for the k = `v.len() / p`
-    /// direction-major directions in `v` (rearranged in `dirs`), direction-major like `v`
-    /// (module docs).
+    /// acc += Σ_i w_i ∇²CE_i · v_j over the chunk `s` for the k = `v.len() / p`
+    /// direction-major directions in `v` (rearranged in `dirs`), in the layer-major layout
+    /// of [`to_direction_major`] (module docs).
     pub(super) fn chunk_hvp_fused(
         &self,
         theta: &[f64],
         s: &Samples,
         v: &[f64],
         dirs: &Directions,
-        hv: &mut [f64],
+        acc: &mut [f64],
     ) {
         let p = self.n_params();
         let k = v.len() / p;
@@ -233,25 +251,11 @@ impl Mlp {
             let (din, dout) = (span.fan_in, span.fan_out);
             let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
             let ad = (l > 0).then(|| &adot[l - 1]); // ȧ_l
-            for j in 0..k {
-                let hw = &mut hv[j * p + span.weight..];
-                // (Hv)_{W_l} += Ġ_lᵀ a_l for direction j (columns j·d_out.. of Ġ_l)
-                gemm_op(
-                    Op::Trans,
-                    Op::NoTrans,
-                    dout,
-                    c,
-                    din,
-                    1.0,
-                    &gdot[j * dout..],
-                    k * dout,
-                    input,
-                    din,
-                    1.0,
-                    hw,
-                    din,
-                );
-                if let Some(ad) = ad {
+            // (Hv)_{W_l} += Ġ_lᵀ a_l for all directions: rows (j, a) of a (k·d_out) × d_in product
+            let acc_w = &mut acc[k * span.weight..k * span.bias];
+            mm(true, false, k * dout, c, din, &gdot, input, 1.0, acc_w);
+            if let Some(ad) = ad {
+                for j in 0..k {
                     // (Hv)_{W_l} += G_lᵀ ȧ_l for direction j
                     gemm_op(
                         Op::Trans,
@@ -265,15 +269,14 @@ impl Mlp {
                         &ad[j * din..],
                         k * din,
                         1.0,
-                        hw,
+                        &mut acc_w[j * dout * din..],
                         din,
                     );
                 }
-                let hb = &mut hv[j * p + span.bias..j * p + span.bias + dout];
-                for i in 0..c {
-                    let gi = &gdot[(i * k + j) * dout..(i * k + j + 1) * dout];
-                    hb.iter_mut().zip(gi).for_each(|(h, x)| *h += x); // Ġ_lᵀ 1
-                }
+            }
+            let acc_b = &mut acc[k * span.bias..k * (span.bias + dout)];
+            for row in gdot.chunks_exact(k * dout) {
+                acc_b.iter_mut().zip(row).for_each(|(h, x)| *h += x); // Ġ_lᵀ 1, [j][a]
             }
             if l == 0 {
                 break;
