@@ -66,10 +66,10 @@ pub(crate) fn extrapolate<B: Backend>(
     old: &mut Vec<f64>,
 ) -> Option<f64> {
     cand.resize(ws.len(), 0.0);
-    if acc.extrapolate(cand) {
-        if let Some(p_new) = try_point(spec, be, ws, lambda, cand, p_now, old) {
-            return Some(p_new);
-        }
+    if acc.extrapolate(cand)
+        && let Some(p_new) = try_point(spec, be, ws, lambda, cand, p_now, old)
+    {
+        return Some(p_new);
     }
     let (first, last) = acc.ends();
     let mut best = None;
