@@ -6,8 +6,8 @@
 //! ```
 //!
 //! Each chunk of [`CHUNK_ROWS`] samples runs Pearlmutter's R-operator [Pearl94] for k
-//! directions at once, written out by hand for the layer chain ([`fused`], used by
-//! [`Mlp::hvp_batch`]) or on its own tape ([`crate::autodiff::hvp`], used by
+//! directions at once, written out by hand for the layer chain (`fused.rs`, used by
+//! [`Mlp::hvp_batch`]) or on its own tape ([`crate::autodiff::hvp()`], used by
 //! [`Mlp::hvp_batch_tape`], the oracle); chunk results are added in chunk order, so the bits
 //! do not depend on the thread count. Cost: one HVP ≈ 1.5–3 gradients.
 //!
@@ -90,7 +90,7 @@ impl Mlp {
     /// H·v_j for k directions of [J] at θ (k = `v.len() / p`, direction-major), sharing
     /// one forward and one reverse pass per chunk [Pearl94]:
     /// H v = (1/n) Σ_i w_i ∇²CE_i v + μ v. Computed by the hand-written R-operator over
-    /// the layer chain ([`fused`]); [`Mlp::hvp_batch_tape`] is the same on the tape.
+    /// the layer chain (`fused.rs`); [`Mlp::hvp_batch_tape`] is the same on the tape.
     ///
     /// # Errors
     /// As [`Mlp::check`]; [`Error::InvalidParam`] for an empty sample set;

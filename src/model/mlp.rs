@@ -8,7 +8,7 @@
 //! Logistic regression is the MLP without hidden layers (`sizes = [d, K]`). θ is one flat
 //! vector ([`super::params`]). The objective can be built on the autodiff tape
 //! ([`Mlp::logits_on`], [`Mlp::value_and_grad_tape`]); [`Mlp::value_and_grad`] runs the same
-//! products by a hand-written forward and backward pass over the layer chain ([`fused`]),
+//! products by a hand-written forward and backward pass over the layer chain (`fused.rs`),
 //! tested against the tape. Both gradients are exact to rounding.
 //!
 //! Parallelism with reproducible bits: the samples are cut into fixed chunks of
@@ -193,7 +193,7 @@ impl Mlp {
     }
 
     /// Σ_i w_i CE_i over `s` and its gradient, by chunks reduced in a fixed order, each
-    /// chunk by the fused pass ([`fused`]) or on a tape.
+    /// chunk by the fused pass (`fused.rs`) or on a tape.
     fn weighted_loss_sum_and_grad(
         &self,
         theta: &[f64],
@@ -227,7 +227,7 @@ impl Mlp {
     /// J_w(θ) and ∇J_w(θ) of [J]: (1/n) Σ_i w_i CE_i + (μ/2)‖θ‖², gradient
     /// (1/n) Σ_i w_i ∇CE_i + μθ.
     ///
-    /// Computed by the fused forward and backward pass over the layer chain ([`fused`]);
+    /// Computed by the fused forward and backward pass over the layer chain (`fused.rs`);
     /// [`Mlp::value_and_grad_tape`] is the same on the autodiff tape.
     ///
     /// # Errors
@@ -236,7 +236,7 @@ impl Mlp {
         self.value_and_grad_with(theta, s, false)
     }
 
-    /// [`Mlp::value_and_grad`] recorded on the autodiff tape ([`Mlp::weighted_loss_on`]):
+    /// [`Mlp::value_and_grad`] recorded on the autodiff tape (`Mlp::weighted_loss_on`):
     /// the general engine, and the oracle of the fused pass.
     ///
     /// # Errors
