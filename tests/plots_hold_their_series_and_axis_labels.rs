@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use puma::Error;
+use puma::criteria::{Reliability, hard_ece_from};
 use puma::io::plots::{
-    Points, RegionGrid, Reliability, ascending_order, decision_regions, detection_curve,
-    detection_curves, padded_bounds, reliability_diagram,
+    Points, RegionGrid, decision_regions, detection_curves, padded_bounds, reliability_diagram,
 };
+use puma::valuation::{DetectionCurve, ascending};
 
 /// A fresh scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -83,16 +84,17 @@ fn detection_curves_hold_each_series_the_diagonal_and_axis_labels() {
     let dir = scratch("detection");
     let n = 200;
     let is_bad: Vec<bool> = (0..n).map(|i| i % 10 == 3).collect();
+    let bad: Vec<usize> = (0..n).filter(|&i| is_bad[i]).collect();
     // A good score (bad points lowest), a useless one, and the identity order.
     let psi: Vec<f64> = (0..n)
         .map(|i| if is_bad[i] { -1.0 - i as f64 } else { i as f64 })
         .collect();
     let loss: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64).collect();
-    let good = detection_curve(&ascending_order(&psi), &is_bad).unwrap();
-    let poor = detection_curve(&ascending_order(&loss), &is_bad).unwrap();
-    assert_eq!(good[n / 10].1, 1.0); // every bad point within the first 10%
+    let good = DetectionCurve::new("ψ value", &ascending(&psi), &bad).unwrap();
+    let poor = DetectionCurve::new("training loss", &ascending(&loss), &bad).unwrap();
+    assert_eq!(good.found_at(0.1), 1.0); // every bad point within the first 10%
     let path = dir.join("detection.svg");
-    let series = [("ψ value", &good[..]), ("training loss", &poor[..])];
+    let series = [good, poor];
     detection_curves(&path, "digits, 10% of labels flipped", &series).unwrap();
     let t = svg_texts(&path);
     for wanted in [
@@ -118,13 +120,13 @@ fn reliability_diagrams_hold_both_panels_bins_and_axis_labels() {
     let dir = scratch("reliability");
     // Over-confident before (all 0.95, 70% right), better after.
     let correct: Vec<bool> = (0..100).map(|i| i % 10 < 7).collect();
-    let before = Reliability::from_predictions(&[0.95; 100], &correct).unwrap();
+    let before = hard_ece_from(&[0.95; 100], &correct).unwrap();
     let after_conf: Vec<f64> = (0..100)
         .map(|i| if i % 2 == 0 { 0.72 } else { 0.55 })
         .collect();
-    let after = Reliability::from_predictions(&after_conf, &correct).unwrap();
-    assert!(after.ece() < before.ece());
-    assert_eq!(before.bins(), 15);
+    let after = hard_ece_from(&after_conf, &correct).unwrap();
+    assert!(after.ece < before.ece);
+    assert_eq!(before.bins.len(), 15);
     let path = dir.join("reliability.svg");
     reliability_diagram(&path, &[("before", &before), ("after", &after)]).unwrap();
     let t = svg_texts(&path);
@@ -137,7 +139,7 @@ fn reliability_diagrams_hold_both_panels_bins_and_axis_labels() {
     ] {
         assert_has(&t, wanted);
     }
-    let caption = |name: &str, r: &Reliability| format!("{name}: ECE {:.4} (n = 100)", r.ece());
+    let caption = |name: &str, r: &Reliability| format!("{name}: ECE {:.4} (n = 100)", r.ece);
     assert_has(&t, &caption("before", &before));
     assert_has(&t, &caption("after", &after));
     assert_has(&t, "50"); // the bin counts of the after panel

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::common::in_pool;
+use crate::criteria::Reliability;
 use crate::demo::{Demo, DemoParams, run as run_demo};
 use crate::error::{Error, Result};
-use crate::io::plots::{Reliability, detection_curves, reliability_diagram};
+use crate::io::plots::{detection_curves, reliability_diagram};
 use crate::io::report::{create_fresh_dir, write_json};
 
 /// Worked examples shown after `puma demo --help`.
@@ -105,28 +106,10 @@ fn fresh(dir: &Path) -> Result<PathBuf> {
 /// report.json, the detection curves and the reliability diagrams (original vs patched).
 fn write_outputs(demo: &Demo, dir: &Path) -> Result<()> {
     write_json(&dir.join("report.json"), &demo.report)?;
-    let points: Vec<Vec<(f64, f64)>> = demo
-        .curves
-        .iter()
-        .map(|c| {
-            let n = (c.found.len() - 1).max(1) as f64;
-            c.found
-                .iter()
-                .enumerate()
-                .map(|(k, &f)| (k as f64 / n, f))
-                .collect()
-        })
-        .collect();
-    let series: Vec<(&str, &[(f64, f64)])> = demo
-        .curves
-        .iter()
-        .zip(&points)
-        .map(|(c, p)| (c.name.as_str(), p.as_slice()))
-        .collect();
     detection_curves(
         &dir.join("detection.svg"),
         "flipped digits labels found",
-        &series,
+        &demo.curves,
     )?;
     // Before (the original) and after (the model PUMA ships: the iterated one if any).
     let shipped = demo
@@ -134,21 +117,12 @@ fn write_outputs(demo: &Demo, dir: &Path) -> Result<()> {
         .iter()
         .rev()
         .find(|m| m.name.starts_with("PUMA"));
-    let bins: Vec<(&str, Reliability)> = demo
+    let panels: Vec<(&str, &Reliability)> = demo
         .models
         .first()
         .into_iter()
         .chain(shipped)
-        .map(|m| {
-            let b = &m.reliability.bins;
-            let r = Reliability {
-                count: b.iter().map(|b| b.count).collect(),
-                confidence: b.iter().map(|b| b.confidence).collect(),
-                accuracy: b.iter().map(|b| b.accuracy).collect(),
-            };
-            (m.name, r)
-        })
+        .map(|m| (m.name, &m.reliability))
         .collect();
-    let panels: Vec<(&str, &Reliability)> = bins.iter().map(|(n, r)| (*n, r)).collect();
     reliability_diagram(&dir.join("reliability.svg"), &panels)
 }

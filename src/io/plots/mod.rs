@@ -1,8 +1,9 @@
 //! SVG plots for reports (issue #10; the blog post's Figures 5, 6 and 9): detection curves,
 //! reliability diagrams and 2-D decision regions, drawn with plotters' SVG backend.
 //!
-//! Each plot is one function taking plain data (slices and the small structs defined here,
-//! never a model) and an output path; the SVG is rendered in memory, then written to a
+//! Each plot is one function taking plain data (slices, small structs, the valuation's
+//! [`DetectionCurve`](crate::valuation::DetectionCurve) and the criteria's
+//! [`Reliability`](crate::criteria::Reliability); never a model) and an output path; the SVG is rendered in memory, then written to a
 //! temporary file and renamed ([`crate::io::report::write_atomically`]). No system fonts or
 //! libraries are needed: the SVG holds `<text>` elements and the viewer picks the font, so
 //! the series names and axis labels are plain text in the file, which is what the tests read.
@@ -17,9 +18,9 @@ mod detection;
 mod regions;
 mod reliability;
 
-pub use detection::{ascending_order, detection_curve, detection_curves, found_at};
+pub use detection::detection_curves;
 pub use regions::{Points, RegionGrid, decision_regions, padded_bounds};
-pub use reliability::{Reliability, reliability_diagram};
+pub use reliability::reliability_diagram;
 
 use std::path::Path;
 

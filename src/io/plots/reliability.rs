@@ -1,5 +1,5 @@
-//! Reliability diagrams (blog post, Figure 9): predictions binned by confidence into 15
-//! equal bins ((b−1)/15, b/15]; each bin's bar is its accuracy and a red mark its mean
+//! Reliability diagrams (blog post, Figure 9) of [`Reliability`] bins from
+//! [`crate::criteria::hard_ece`] (15 equal bins of confidence); each bin's bar is its accuracy and a red mark its mean
 //! confidence, beside the diagonal of perfect calibration, with the number of predictions in
 //! the bin written above it. The caption
 //! gives the hard ECE = Σ_b (N_b/N)·|conf_b − acc_b| (DESIGN.md §1 \[ece\], hard form).
@@ -9,113 +9,8 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::{CAPTION, LABEL, check_finite, render_svg};
+use crate::criteria::Reliability;
 use crate::error::{Error, Result};
-
-/// Per-bin counts, mean confidences and accuracies of a model's predictions.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Reliability {
-    /// Predictions per bin, N_b.
-    pub count: Vec<usize>,
-    /// Mean confidence per bin, conf_b (0 for an empty bin).
-    pub confidence: Vec<f64>,
-    /// Fraction correct per bin, acc_b (0 for an empty bin).
-    pub accuracy: Vec<f64>,
-}
-
-impl Reliability {
-    /// The number of bins of DESIGN.md's \[ece\].
-    pub const BINS: usize = 15;
-
-    /// Bins `confidence` (the probability of the predicted class) and `correct` (whether
-    /// the predicted class is the label) into [`Reliability::BINS`] bins.
-    ///
-    /// # Errors
-    /// As [`Reliability::with_bins`].
-    ///
-    /// # Examples
-    /// ```
-    /// use puma::io::plots::Reliability;
-    /// let r = Reliability::from_predictions(&[0.95, 0.95, 0.55], &[true, false, true]).unwrap();
-    /// assert_eq!(r.count[14], 2); // (14/15, 1]
-    /// assert!((r.ece() - (2.0 / 3.0 * 0.45 + 1.0 / 3.0 * 0.45)).abs() < 1e-12);
-    /// ```
-    pub fn from_predictions(confidence: &[f64], correct: &[bool]) -> Result<Reliability> {
-        Reliability::with_bins(confidence, correct, Reliability::BINS)
-    }
-
-    /// As [`Reliability::from_predictions`] with `bins` equal bins ((b−1)/bins, b/bins]
-    /// (a confidence of exactly 0 goes into the first).
-    ///
-    /// # Errors
-    /// [`Error::ShapeMismatch`] if the slices differ in length; [`Error::InvalidParam`] for
-    /// `bins == 0` or a confidence outside [0, 1]; [`Error::NonFinite`] for NaN.
-    pub fn with_bins(confidence: &[f64], correct: &[bool], bins: usize) -> Result<Reliability> {
-        if confidence.len() != correct.len() {
-            return Err(Error::ShapeMismatch {
-                what: "confidences vs correctness flags",
-                expected: confidence.len(),
-                found: correct.len(),
-            });
-        }
-        if bins == 0 {
-            return Err(Error::InvalidParam {
-                name: "bins",
-                reason: "need at least one bin".into(),
-            });
-        }
-        check_finite("confidence", confidence.iter().copied())?;
-        if let Some(i) = confidence.iter().position(|c| !(0.0..=1.0).contains(c)) {
-            return Err(Error::InvalidParam {
-                name: "confidence",
-                reason: format!(
-                    "confidence {} at index {i} is outside [0, 1]",
-                    confidence[i]
-                ),
-            });
-        }
-        let mut r = Reliability {
-            count: vec![0; bins],
-            confidence: vec![0.0; bins],
-            accuracy: vec![0.0; bins],
-        };
-        for (&c, &ok) in confidence.iter().zip(correct) {
-            let b = ((c * bins as f64).ceil() as usize).clamp(1, bins) - 1;
-            r.count[b] += 1;
-            r.confidence[b] += c;
-            r.accuracy[b] += f64::from(u8::from(ok));
-        }
-        for b in 0..bins {
-            if r.count[b] > 0 {
-                r.confidence[b] /= r.count[b] as f64;
-                r.accuracy[b] /= r.count[b] as f64;
-            }
-        }
-        Ok(r)
-    }
-
-    /// Number of bins.
-    pub fn bins(&self) -> usize {
-        self.count.len()
-    }
-
-    /// Number of predictions, N = Σ_b N_b.
-    pub fn n(&self) -> usize {
-        self.count.iter().sum()
-    }
-
-    /// Hard expected calibration error Σ_b (N_b/N)·|conf_b − acc_b| (0 with no predictions).
-    pub fn ece(&self) -> f64 {
-        let n = self.n();
-        if n == 0 {
-            return 0.0;
-        }
-        (0..self.bins())
-            .map(|b| {
-                self.count[b] as f64 / n as f64 * (self.confidence[b] - self.accuracy[b]).abs()
-            })
-            .sum()
-    }
-}
 
 /// Draws one reliability diagram per named panel ("before", "after", ...) side by side to
 /// an SVG at `path`. Each panel: accuracy bars with their counts, a mark at each bin's mean
@@ -133,17 +28,17 @@ pub fn reliability_diagram(path: &Path, panels: &[(&str, &Reliability)]) -> Resu
             reason: "a reliability diagram needs at least one model".into(),
         });
     };
-    let bins = first.bins();
+    let bins = first.bins.len();
     for (name, r) in panels {
-        if bins == 0 || r.bins() != bins || r.confidence.len() != bins || r.accuracy.len() != bins {
+        if bins == 0 || r.bins.len() != bins {
             return Err(Error::InvalidParam {
                 name: "panels",
-                reason: format!("panel {name:?} does not have {bins} > 0 bins in every vector"),
+                reason: format!("panel {name:?} does not have the {bins} > 0 bins of the first"),
             });
         }
         check_finite(
             "reliability bins",
-            r.confidence.iter().chain(&r.accuracy).copied(),
+            r.bins.iter().flat_map(|b| [b.confidence, b.accuracy]),
         )?;
     }
     let width = 520 * panels.len() as u32;
@@ -154,7 +49,8 @@ pub fn reliability_diagram(path: &Path, panels: &[(&str, &Reliability)]) -> Resu
         let mark = RGBColor(214, 39, 40);
         let grey = RGBColor(120, 120, 120);
         for (area, (name, r)) in areas.iter().zip(panels) {
-            let caption = format!("{name}: ECE {:.4} (n = {})", r.ece(), r.n());
+            let n: usize = r.bins.iter().map(|b| b.count).sum();
+            let caption = format!("{name}: ECE {:.4} (n = {n})", r.ece);
             let mut chart = ChartBuilder::on(area)
                 .caption(caption, ("sans-serif", CAPTION))
                 .margin(15)
@@ -169,12 +65,12 @@ pub fn reliability_diagram(path: &Path, panels: &[(&str, &Reliability)]) -> Resu
                 .disable_x_mesh()
                 .draw()?;
             let w = 1.0 / bins as f64;
-            let filled: Vec<usize> = (0..bins).filter(|&b| r.count[b] > 0).collect();
+            let filled: Vec<usize> = (0..bins).filter(|&b| r.bins[b].count > 0).collect();
             chart
                 .draw_series(filled.iter().map(|&b| {
                     let x0 = b as f64 * w;
                     Rectangle::new(
-                        [(x0 + 0.04 * w, 0.0), (x0 + 0.96 * w, r.accuracy[b])],
+                        [(x0 + 0.04 * w, 0.0), (x0 + 0.96 * w, r.bins[b].accuracy)],
                         bar.mix(0.75).filled(),
                     )
                 }))?
@@ -183,7 +79,7 @@ pub fn reliability_diagram(path: &Path, panels: &[(&str, &Reliability)]) -> Resu
             chart
                 .draw_series(filled.iter().map(|&b| {
                     let x0 = b as f64 * w;
-                    let c = r.confidence[b];
+                    let c = r.bins[b].confidence;
                     PathElement::new([(x0, c), (x0 + w, c)], mark.stroke_width(3))
                 }))?
                 .label("mean confidence")
@@ -200,9 +96,9 @@ pub fn reliability_diagram(path: &Path, panels: &[(&str, &Reliability)]) -> Resu
                 .label("perfect calibration")
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], grey));
             chart.draw_series(filled.iter().map(|&b| {
-                let top = r.accuracy[b].max(r.confidence[b]);
+                let top = r.bins[b].accuracy.max(r.bins[b].confidence);
                 Text::new(
-                    r.count[b].to_string(),
+                    r.bins[b].count.to_string(),
                     ((b as f64 + 0.1) * w, top + 0.045),
                     ("sans-serif", 11),
                 )
@@ -217,26 +113,4 @@ pub fn reliability_diagram(path: &Path, panels: &[(&str, &Reliability)]) -> Resu
         }
         Ok(())
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bins_are_right_closed_and_zero_goes_first() {
-        let r = Reliability::from_predictions(&[0.0, 1.0 / 15.0, 0.1, 1.0], &[true; 4]).unwrap();
-        assert_eq!(r.count[0], 2);
-        assert_eq!(r.count[1], 1);
-        assert_eq!(r.count[14], 1);
-        assert_eq!(r.n(), 4);
-    }
-
-    #[test]
-    fn a_calibrated_bin_has_no_error() {
-        let r = Reliability::with_bins(&[0.5, 0.5], &[true, false], 2).unwrap();
-        assert_eq!(r.ece(), 0.0);
-        assert!(Reliability::with_bins(&[1.5], &[true], 2).is_err());
-        assert!(Reliability::with_bins(&[f64::NAN], &[true], 2).is_err());
-    }
 }
