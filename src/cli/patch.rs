@@ -303,8 +303,9 @@ fn summary(args: &PatchArgs, result: &crate::puma::Patch, seconds: f64) -> Strin
     for g in &r.groups {
         let _ = writeln!(
             s,
-            "guard       {}: mean moved {:.3e} (δ = {}) {}",
+            "guard       {}: mean changed {:+.3e}, [eq5] {:.3e} (δ = {}) {}",
             g.name,
+            g.change,
             g.moved,
             g.delta,
             if g.within { "ok" } else { "EXCEEDS δ" }

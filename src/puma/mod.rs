@@ -433,10 +433,16 @@ pub fn patch_prepared(
             .iter()
             .zip(before.iter().zip(&after))
             .map(|(g, (c0, c1))| {
-                let moved = (mean(c1) - mean(c0)).abs(); // [eq5]
+                let change = mean(c1) - mean(c0); // mean_G C(θ_mod) − mean_G C(θ̂)
+                let moved = match (params.sides, g.criterion.loss_like()) {
+                    (Sides::Two, _) => change.abs(),       // [eq5]
+                    (Sides::One, true) => change.max(0.0), // only a degradation counts
+                    (Sides::One, false) => (-change).max(0.0),
+                };
                 GroupCheck {
                     name: g.criterion.name(),
                     delta: g.delta,
+                    change,
                     moved,
                     within: moved <= g.delta,
                 }

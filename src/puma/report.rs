@@ -232,7 +232,10 @@ pub struct GroupCheck {
     pub name: String,
     /// Its tolerance δ_G.
     pub delta: f64,
-    /// |mean_G C(θ_mod) − mean_G C(θ̂)| for the returned θ_mod.
+    /// mean_G C(θ_mod) − mean_G C(θ̂) for the returned θ_mod (signed).
+    pub change: f64,
+    /// What [eq5] compares with δ: |change| two-sided; one-sided only a degradation
+    /// (max(change, 0) for a loss-like guard, max(−change, 0) otherwise).
     pub moved: f64,
     /// `moved ≤ δ`.
     pub within: bool,
@@ -377,7 +380,7 @@ impl PatchReport {
             "eta_halvings": self.halvings,
             "eta_shrinking": self.shrink,
             "guard_groups": self.groups.iter().map(|g| json!({
-                "name": g.name, "delta": g.delta, "moved": g.moved, "within": g.within,
+                "name": g.name, "delta": g.delta, "change": g.change, "moved": g.moved, "within": g.within,
             })).collect::<Vec<_>>(),
             "criteria": self.criteria.iter().map(CriterionChange::json).collect::<Vec<_>>(),
             "models": self.models.iter().map(ModelSummary::json).collect::<Vec<_>>(),
