@@ -107,8 +107,11 @@ impl Cg {
     /// 1/(diag(H) + ρ) when Jacobi is on and the operator knows its diagonal.
     fn jacobi(&self, op: &dyn HessianOperator) -> Result<Option<Vec<f64>>> {
         let rho = self.params.rho;
-        match (self.params.jacobi, op.diagonal()) {
-            (true, Some(diag)) => {
+        if !self.params.jacobi {
+            return Ok(None); // never asks for the diagonal (an MLP's costs about a gradient)
+        }
+        match op.diagonal() {
+            Some(diag) => {
                 let mut m = Vec::with_capacity(diag.len());
                 for d in &diag {
                     let mi = d + rho; // e_iᵀ H_ρ e_i
@@ -122,7 +125,7 @@ impl Cg {
                 }
                 Ok(Some(m))
             }
-            _ => Ok(None),
+            None => Ok(None),
         }
     }
 }

@@ -31,6 +31,7 @@ pub mod exact;
 pub mod lanczos;
 pub mod lissa;
 pub mod mlp_diagonal;
+pub mod mlp_linearised;
 pub mod model_op;
 
 pub use cg::{Cg, CgParams};

@@ -17,6 +17,7 @@
 
 use std::sync::OnceLock;
 
+use super::mlp_linearised::Linearised;
 use super::{HessianOperator, check_len};
 use crate::error::{Error, Result};
 use crate::model::{Mlp, Samples};
@@ -29,6 +30,9 @@ pub struct MlpHessian<'a> {
     samples: Samples<'a>,
     /// H, assembled block by block on the first [`HessianOperator::dense`] call (p² doubles).
     dense: OnceLock<Option<Vec<f64>>>,
+    /// The forward and backward pass at θ̂, run on the first [`HessianOperator::hvp`] and
+    /// reused by every later one ([`super::mlp_linearised`]).
+    lin: OnceLock<Linearised>,
 }
 
 impl<'a> MlpHessian<'a> {
@@ -49,6 +53,7 @@ impl<'a> MlpHessian<'a> {
             theta,
             samples,
             dense: OnceLock::new(),
+            lin: OnceLock::new(),
         })
     }
 }
@@ -79,10 +84,15 @@ impl HessianOperator for MlpHessian<'_> {
             .as_deref()
     }
 
+    /// H v by the R-passes over the cached linearisation at θ̂ ([`super::mlp_linearised`]:
+    /// the forward and backward pass run once, on the first call) [Pearl94].
     fn hvp(&self, v: &[f64], out: &mut [f64]) -> Result<()> {
+        check_len("v", self.dim(), v.len())?;
         check_len("out", self.dim(), out.len())?;
-        let hv = self.mlp.hvp(self.theta, &self.samples, v)?; // H v [Pearl94]
-        out.copy_from_slice(&hv);
+        let lin = self
+            .lin
+            .get_or_init(|| Linearised::new(self.mlp, self.theta, &self.samples));
+        lin.hvp(self.mlp, self.theta, v, out); // H v
         Ok(())
     }
 
