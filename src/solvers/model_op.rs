@@ -8,8 +8,9 @@
 //! ```
 //!
 //! Cost: one HVP ≈ 2–4 gradients over the n samples (DESIGN.md §2); a batch of k directions
-//! shares the forward and reverse pass. No dense matrix is provided, so [`super::Exact`]
-//! assembles H from p HVPs (batches of 32). The exact diagonal comes from the layer structure
+//! shares the forward and reverse pass. The dense H is assembled once, on first use, block
+//! by block from the layer structure ([`Mlp::hessian`], ≈ n·p² flops, kept: p² doubles), so
+//! [`super::Exact`] spends no HVPs on assembly. The exact diagonal comes from the layer structure
 //! ([`super::mlp_diagonal`], about one gradient, recomputed per call), for CG's Jacobi
 //! preconditioner. An
 //! MLP with hidden layers is not convex: no σ_min bound is stated (CG reports no error
