@@ -20,6 +20,10 @@ use super::{
 
 /// [`patch_with_operator`] with the Hessian operator of [`hessian_operator`] at θ̂.
 ///
+/// A solver that caches a factor ([`crate::solvers::Exact`]) may be reused across calls on
+/// the same model and θ̂ (the factor is then not recomputed); for another model, use a fresh
+/// solver or clear it first.
+///
 /// # Errors
 /// As [`patch_with_operator`] and [`hessian_operator`].
 pub fn patch(
