@@ -88,6 +88,24 @@ fn block_hessian_matches_on_a_wider_model_over_three_chunks() {
 }
 
 #[test]
+fn block_hessian_matches_for_wide_layers() {
+    // [120, 2, 2]: tri(d_0 + 1) = 7,381 pairs × 512 rows exceed the 2^21-number slab, so ã ã ᵀ
+    // is formed in two slabs. [3, 100, 2]: Hz_0 has 10^4 entries per sample, so the chunks
+    // shrink to 2^22 / 10,204 = 411 rows (two chunks for n = 532).
+    let (n, d) = (BLOCK_ROWS + 20, 120);
+    let x = uniform(n * d, 1.0, 15);
+    let y: Vec<usize> = (0..n).map(|i| (i * 11) % 2).collect();
+    for sizes in [&[d, 2, 2][..], &[3, 100, 2]] {
+        let mlp = Mlp::new(sizes, Activation::Tanh, 1e-3).unwrap();
+        let theta = mlp.init(16);
+        let xs = &x[..n * sizes[0]];
+        let s = Samples::new(xs, sizes[0], &y).unwrap();
+        let rel = compare(&mlp, &theta, &s);
+        assert!(rel <= TOL, "{sizes:?}: {rel:e}");
+    }
+}
+
+#[test]
 fn block_hessian_bits_do_not_depend_on_threads() {
     let (n, d) = (BLOCK_ROWS + 300, 6);
     let x = uniform(n * d, 1.0, 8);

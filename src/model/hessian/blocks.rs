@@ -34,7 +34,8 @@
 //! (≈ 6.6 GFLOP for [64,32,10] on 1797 samples), against p HVPs of ≈ 5 forward passes
 //! each for the HVP route ([`Mlp::hessian_with`]), which stays as the oracle.
 //! Per-sample curvature (Hz, Q, A: n·Σ d_{l+1}·d_{m+1} numbers) is built for
-//! [`BLOCK_ROWS`] samples at a time; the chunks are added in order and every GEMM computes
+//! at most [`BLOCK_ROWS`] samples at a time (fewer for wide layers, see
+//! [`CURVATURE_ENTRIES`]); the chunks are added in order and every GEMM computes
 //! each entry in the same order on any number of threads, so the bits do not depend on it.
 //!
 //! [Botev17]: Botev, Ritter, Barber, "Practical Gauss-Newton optimisation for deep
@@ -50,6 +51,11 @@ use crate::autodiff::op::softmax_rows;
 
 /// Samples per chunk of the block assembly (fixed, so the bits do not depend on threads).
 pub const BLOCK_ROWS: usize = 512;
+
+/// The per-sample curvature of one chunk (Hz, Q, A) holds at most about this many numbers
+/// (32 MB): wide layers get chunks of fewer than [`BLOCK_ROWS`] rows (a size rule, so the
+/// bits still do not depend on the threads).
+pub const CURVATURE_ENTRIES: usize = 1 << 22;
 
 /// The per-sample quantities of one chunk of c samples that every block needs.
 struct Curvature {
@@ -87,6 +93,26 @@ fn small_mm(a: &[f64], b: &[f64], rows: usize, inner: usize, cols: usize, out: &
 /// The number of pairs (a, b) with b ≤ a < d.
 fn tri(d: usize) -> usize {
     d * (d + 1) / 2
+}
+
+/// At most this many numbers in one slab of pair products (16 MB), see [`slabs`].
+const PAIR_ENTRIES: usize = 1 << 21;
+
+/// Consecutive ranges [a0, a1) of 0..d whose pairs (a, b ≤ a) number at most
+/// [`PAIR_ENTRIES`] / c (and at least one a per range), covering 0..d in order.
+fn slabs(d: usize, c: usize) -> Vec<(usize, usize)> {
+    let max = (PAIR_ENTRIES / c.max(1)).max(1);
+    let mut out = Vec::new();
+    let mut a0 = 0;
+    while a0 < d {
+        let mut a1 = a0 + 1;
+        while a1 < d && tri(a1 + 1) - tri(a0) <= max {
+            a1 += 1;
+        }
+        out.push((a0, a1));
+        a0 = a1;
+    }
+    out
 }
 
 /// Writes the diagonal block of layer `span` into H from its pair products
@@ -137,43 +163,69 @@ impl Mlp {
             .map(|span| vec![0.0; tri(span.fan_in + 1) * tri(span.fan_out)])
             .collect();
         let (mut kmat, mut qmat) = (Vec::new(), Vec::new());
-        for start in (0..n).step_by(BLOCK_ROWS) {
-            let chunk = s.rows(start..(start + BLOCK_ROWS).min(n));
+        // Numbers of per-sample curvature: Q for every pair l ≤ m, A for m ≥ l + 2.
+        let per_sample: usize = (0..nl)
+            .map(|l| {
+                (l..nl)
+                    .map(|m| {
+                        layers[l].fan_out * layers[m].fan_out
+                            + if m >= l + 2 {
+                                layers[l].fan_out * layers[m].fan_in
+                            } else {
+                                0
+                            }
+                    })
+                    .sum::<usize>()
+            })
+            .sum();
+        let rows = (CURVATURE_ENTRIES / per_sample.max(1)).clamp(16, BLOCK_ROWS);
+        for start in (0..n).step_by(rows) {
+            let chunk = s.rows(start..(start + rows).min(n));
             let cv = self.curvature(theta, &chunk, 1.0 / n as f64);
             let c = chunk.n();
             for (l, span) in layers.iter().enumerate() {
                 let (da, e) = (span.fan_in + 1, span.fan_out);
-                let (nct, nrs) = (tri(da), tri(e));
-                kmat.clear();
-                qmat.clear();
-                for i in 0..c {
-                    let (a, aw) = (
-                        &cv.a[l][i * da..(i + 1) * da],
-                        &cv.aw[l][i * da..(i + 1) * da],
-                    );
-                    for (ci, awc) in aw.iter().enumerate() {
-                        kmat.extend(a[..=ci].iter().map(|at| awc * at)); // (w_i/n) ã[c] ã[t]
+                let nrs = tri(e);
+                // Slabs of rows c of ã ã ᵀ and of r of Q, so that the pair matrices stay
+                // within PAIR_ENTRIES numbers whatever d_l and d_{l+1} are.
+                for (r0, r1) in slabs(e, c) {
+                    let (q0, q1) = (tri(r0), tri(r1));
+                    qmat.clear();
+                    for i in 0..c {
+                        let q = &cv.q[l][0][i * e * e..(i + 1) * e * e]; // Hz_l
+                        for r in r0..r1 {
+                            qmat.extend_from_slice(&q[r * e..=r * e + r]); // Q[r, s ≤ r]
+                        }
                     }
-                    let q = &cv.q[l][0][i * e * e..(i + 1) * e * e]; // Hz_l
-                    for r in 0..e {
-                        qmat.extend_from_slice(&q[r * e..=r * e + r]); // Q[r, s ≤ r]
+                    for (c0, c1) in slabs(da, c) {
+                        let (k0, k1) = (tri(c0), tri(c1));
+                        kmat.clear();
+                        for i in 0..c {
+                            let (a, aw) = (
+                                &cv.a[l][i * da..(i + 1) * da],
+                                &cv.aw[l][i * da..(i + 1) * da],
+                            );
+                            for (ci, awc) in aw.iter().enumerate().take(c1).skip(c0) {
+                                kmat.extend(a[..=ci].iter().map(|at| awc * at)); // (w_i/n) ã[c] ã[t]
+                            }
+                        }
+                        gemm_op(
+                            Op::Trans,
+                            Op::NoTrans,
+                            k1 - k0,
+                            c,
+                            q1 - q0,
+                            1.0,
+                            &kmat,
+                            k1 - k0,
+                            &qmat,
+                            q1 - q0,
+                            1.0,
+                            &mut diag[l][k0 * nrs + q0..],
+                            nrs,
+                        );
                     }
                 }
-                gemm_op(
-                    Op::Trans,
-                    Op::NoTrans,
-                    nct,
-                    c,
-                    nrs,
-                    1.0,
-                    &kmat,
-                    nct,
-                    &qmat,
-                    nrs,
-                    1.0,
-                    &mut diag[l],
-                    nrs,
-                );
             }
             for l in 0..nl {
                 let (dl, dl1) = (layers[l].fan_in, layers[l].fan_out);
@@ -422,7 +474,7 @@ impl Mlp {
         let mut at: Vec<Vec<Vec<f64>>> = vec![Vec::new(); nl];
         for l in 0..nl {
             let dl1 = layers[l].fan_out;
-            q[l].push(hz[l].clone()); // Q^{ll} = Hz_l (symmetric: Qᵀ = Q)
+            q[l].push(std::mem::take(&mut hz[l])); // Q^{ll} = Hz_l (symmetric: Qᵀ = Q); later pairs use Hz_m, m > l
             at[l].push(Vec::new());
             // jt: J_{m←l}ᵀ per sample, c × d_{l+1} × d_{m+1}, starting at m = l (I).
             let mut jt = vec![0.0; c * dl1 * dl1];
