@@ -12,10 +12,11 @@
 //! - `exact/{problem}/build`: the dense H (closed form, or `Mlp::hessian` block by block);
 //!   `.../factor`: H_ρ = LLᵀ (with the certificate); `.../solve`: one solve with the cached
 //!   factor (two triangular solves + the residual HVP). Their sum is exact's time to 1e-6.
-//! - `cg/{problem}/rtol1e-6` and `rtol1e-11` (the default); `hvp/{problem}`: one HVP. The
-//!   ratio (CG time / HVPs spent) / (one HVP) is printed: CG's cost per iteration as a
-//!   multiple of one HVP. For MNIST, CG is timed by hand (median of 3), not by criterion
-//!   (one solve takes seconds).
+//! - `cg/{problem}/rtol1e-6` and `rtol1e-11` (the default); `hvp/{problem}`: one HVP of the
+//!   operator (linearised at θ̂, `solvers::mlp_linearised`). `cg_per_hvp/{problem}` is
+//!   printed: (CG time / HVPs spent) as a multiple of one standalone `Mlp::hvp` (forward,
+//!   backward and R-passes), from interleaved runs. For MNIST, CG is timed by hand (median of
+//!   3), not by criterion (one solve takes about a second).
 //! - `cg_many/{problem}/{block8,lockstep8}`: 8 right-hand sides (single test points) by
 //!   block CG over batched HVPs versus lockstep CG; `cg_many/moons354/block256`: the 256
 //!   columns of one self-influence block.
@@ -165,6 +166,58 @@ fn median_secs(reps: usize, mut f: impl FnMut()) -> f64 {
     t[reps / 2]
 }
 
+/// CG's cost per HVP spent (rtol 1e-6, ρ = 0.01) as a multiple of one standalone HVP
+/// (`Mlp::hvp`: forward, backward and R-passes) and of one linearised `op.hvp`, from
+/// interleaved runs (medians of `reps`), so that load from other processes hits all three
+/// alike.
+#[allow(clippy::too_many_arguments)]
+fn cg_per_hvp(
+    name: &str,
+    op: &MlpHessian,
+    mlp: &Mlp,
+    theta: &[f64],
+    train: &Samples,
+    b: &[f64],
+    reps: usize,
+) {
+    let mut v = vec![0.0; b.len()];
+    let mut cg = Cg::new(CgParams {
+        rho: RHO,
+        rtol: 1e-6,
+        ..CgParams::default()
+    })
+    .unwrap();
+    let hvps = cg.solve(op, b).unwrap().1.hvps as f64;
+    let (mut alone, mut lin, mut per) = (vec![], vec![], vec![]);
+    for _ in 0..reps {
+        alone.push(median_secs(1, || {
+            mlp.hvp(theta, train, b).unwrap();
+        }));
+        lin.push(median_secs(1, || op.hvp(b, &mut v).unwrap()));
+        per.push(
+            median_secs(1, || {
+                cg.solve(op, b).unwrap();
+            }) / hvps,
+        );
+    }
+    let med = |t: &mut Vec<f64>| {
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    };
+    let (a, l, c) = (med(&mut alone), med(&mut lin), med(&mut per));
+    eprintln!(
+        "cg_per_hvp/{name}: standalone HVP {:.3} ms, linearised HVP {:.3} ms, CG per HVP spent \
+         {:.3} ms = {:.2}× one standalone HVP ({:.2}× linearised), {hvps} HVPs, interleaved \
+         medians of {reps}, {} threads",
+        a * 1e3,
+        l * 1e3,
+        c * 1e3,
+        c / a,
+        c / l,
+        rayon::current_num_threads()
+    );
+}
+
 /// Columns of single-test-point gradients ∇CE(z_j), j < m, as a p × m row-major block.
 fn test_point_block(mlp: &Mlp, theta: &[f64], test: &Samples, m: usize) -> Vec<f64> {
     let p = mlp.n_params();
@@ -194,17 +247,7 @@ fn mlp_problem(
     let p = op.dim();
     let mut v = vec![0.0; p];
     op.hvp(&b, &mut v).unwrap(); // builds the linearisation once, outside the timings
-    let t_hvp = median_secs(9, || op.hvp(&b, &mut v).unwrap());
-    // One standalone HVP (Mlp::hvp: forward, backward and R-passes), the baseline of the
-    // "CG per iteration as a multiple of one HVP" figure.
-    let t_alone = median_secs(9, || {
-        mlp.hvp(theta, train, &b).unwrap();
-    });
-    eprintln!(
-        "hvp/{name}: standalone {:.3} ms, linearised (op.hvp) {:.3} ms (median of 9)",
-        t_alone * 1e3,
-        t_hvp * 1e3
-    );
+    cg_per_hvp(name, &op, mlp, theta, train, &b, if dense { 21 } else { 3 });
     if !dense {
         c.bench_function(&format!("hvp/{name}"), |bench| {
             bench.iter(|| op.hvp(black_box(&b), &mut v).unwrap())
@@ -228,12 +271,11 @@ fn mlp_problem(
             let (x, rep) = rep.unwrap();
             eprintln!(
                 "cg/{name}/{tag}: median {t:.3} s, {} iterations, {} HVPs, rel residual {:.2e}, \
-                 max rel error vs CG 1e-11 {:.2e}; CG per HVP spent = {:.2}× one standalone HVP",
+                 max rel error vs CG 1e-11 {:.2e}",
                 rep.iterations,
                 rep.hvps,
                 rep.rel_residual,
                 rel_max_err(&x, &x_ref),
-                t / rep.hvps as f64 / t_alone
             );
         }
         return;
@@ -259,30 +301,6 @@ fn mlp_problem(
         bench.iter(|| exact.solve(&op, black_box(&b)).unwrap())
     });
     iterative(c, name, &op, &b, &x_exact);
-    let t_cg = median_secs(9, || {
-        Cg::new(CgParams {
-            rho: RHO,
-            rtol: 1e-6,
-            ..CgParams::default()
-        })
-        .unwrap()
-        .solve(&op, &b)
-        .unwrap();
-    });
-    let (_, rep) = Cg::new(CgParams {
-        rho: RHO,
-        rtol: 1e-6,
-        ..CgParams::default()
-    })
-    .unwrap()
-    .solve(&op, &b)
-    .unwrap();
-    eprintln!(
-        "cg/{name}/rtol1e-6: median {t_cg:.4} s, {} HVPs; CG per HVP spent = {:.2}× one \
-         standalone HVP",
-        rep.hvps,
-        t_cg / rep.hvps as f64 / t_alone
-    );
     // 8 single-test-point right-hand sides: block CG against lockstep CG.
     let m = 8;
     let bm = test_point_block(mlp, theta, test, m);

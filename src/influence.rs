@@ -21,7 +21,10 @@
 //! ([`influence_per_test_point`]): t solves (`solve_many`, one cached factor on the exact
 //! path) and one pass with t directions. Self-influence needs φ_i = H_ρ⁻¹ g_i for every i:
 //! n solves, done in blocks of [`SELF_BLOCK`] explicit gradients (2p² flops per row with the
-//! exact solver's cached Cholesky factor, plus p³/3 once; CG costs iterations × HVPs per row).
+//! exact solver's cached Cholesky factor, plus p³/3 once). CG solves each block by block CG
+//! ([`crate::solvers::block_cg`]): one Krylov space for the block, so a block costs at most
+//! about p HVP columns plus the residual checks, not |block| × iterations (moons MLP, 256 rows:
+//! 512 HVP columns against 8,959 for 256 separate CG runs).
 //!
 //! Influence functions are a first-order expansion around a minimiser: at a θ̂ with
 //! ‖∇J(θ̂)‖∞ above [`GRAD_INF_WARN`] the values are not meaningful, and [`Influence`] says so.
