@@ -21,7 +21,7 @@
 //!   block CG over batched HVPs versus lockstep CG; `cg_many/moons354/block256`: the 256
 //!   columns of one self-influence block.
 //! - `lissa/{problem}`: the default LiSSA (Lanczos scale, automatic depth; full HVPs for the
-//!   dense operator, batches of 256 for MLPs); not on MNIST (thousands of batch HVPs).
+//!   dense operator, batches of 512 for MLPs); not on MNIST (thousands of batch HVPs).
 //!
 //! - `e2e/digits2410/{exact,cg_rtol1e-6,auto}`: the whole `puma influence` process on the
 //!   digits MLP, one thread (target ≤ 0.2 s); the median of 7 runs and each solver's reported

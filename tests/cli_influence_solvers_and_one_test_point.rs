@@ -89,10 +89,10 @@ fn cg_and_lissa_through_the_command_line() {
     assert!(stdout.contains("solver      lissa"), "{stdout}");
     let got = column(&lissa_csv, "influence");
     let err = rel_max_err(&got, &want);
-    // LiSSA's 5% claim (tests/solvers_reproduce_moons_reference.rs) is on s_test; through
-    // the products g_iᵀ s the default (seed 0) measures 11.6% of the largest |influence|.
+    // The default (seed 0, batches of 512) measures 3.5% of the largest |influence| (11.6%
+    // with batches of 256); LiSSA's claim is 5%.
     eprintln!("lissa vs reference: max error {err:.3e} of the largest |influence|");
-    assert!(err < 0.15, "lissa vs reference: {err:e}");
+    assert!(err < 0.05, "lissa vs reference: {err:e}");
     // Within its reported residual: |Δ_i| = (1/n)|g_iᵀ(s − s*)| ≤ ‖g_i‖·‖r‖/(n·σ_min(H_ρ)),
     // with the reference σ_min (summary.json) + ρ.
     let json: serde_json::Value =

@@ -50,7 +50,9 @@ pub struct LissaParams {
     /// Independent runs averaged. Default 1; ≥ 1.
     pub repeats: usize,
     /// Samples per batch; the full HVP when ≥ n or when the operator has no samples.
-    /// Default 256; ≥ 1.
+    /// Default 512; ≥ 1 (on the digits MLP [64,32,10] at ρ = 0.01, seeds 0-2, 256 gave max
+    /// relative errors of 6.0/5.1/2.3% against exact, 512 gave 2.6/2.8/4.1% for the same
+    /// number of steps).
     pub batch_size: usize,
     /// The scale s; `None` chooses it from a Lanczos estimate of σ_max. Default `None`;
     /// > 0 when given.
@@ -73,7 +75,7 @@ impl Default for LissaParams {
             depth_tol: 1e-2,
             max_depth: 20_000,
             repeats: 1,
-            batch_size: 256,
+            batch_size: 512,
             scale: None,
             scale_safety: 1.0,
             lanczos_steps: 20,
