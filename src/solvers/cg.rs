@@ -42,7 +42,7 @@ pub struct CgParams {
     /// Precondition with diag(H) + ρ when the operator provides its diagonal (the dense one,
     /// or an MLP's exact diagonal from [`super::mlp_diagonal`]). Default false: measured at
     /// rtol 1e-11 it costs HVPs on every reference problem (tests/solvers_jacobi_cg_on_the_digits_mlp.rs:
-    /// moons MLP ρ = 0.01 77 vs 33 iterations, ρ = 0 137 vs 96; digits MLP [64,32,10]
+    /// moons MLP ρ = 0.01 77 vs 33 iterations, ρ = 0 137 vs 96; digits MLP `[64,32,10]`
     /// ρ = 0.01 43 vs 41; digits logistic ρ = 0.01 72 vs 63), since the diagonals of these
     /// Hessians carry little of their spectrum.
     pub jacobi: bool,

@@ -1,8 +1,8 @@
 //! The exact diagonal of an MLP's Hessian H = ∇²J_w(θ) of DESIGN.md §1 [H], from the layer
 //! structure, for the Jacobi preconditioner of [`super::Cg`] (not from p HVPs).
 //!
-//! A weight W_l[a,b] reaches the loss of sample i only through the pre-activation
-//! z_l,a = W_l[a,:]·h_l + b_l,a, linearly with coefficient h_l,b (h_l does not depend on W_l).
+//! A weight `W_l[a,b]` reaches the loss of sample i only through the pre-activation
+//! `z_l,a = W_l[a,:]·h_l + b_l,a`, linearly with coefficient h_l,b (h_l does not depend on W_l).
 //! So with M_l,i = ∂²CE_i/∂z_l² (the Hessian with respect to layer l's pre-activations)
 //!
 //! ```text
@@ -19,7 +19,7 @@
 //! ```
 //!
 //! Only diag M is needed for the weights; the full d × d matrix M_{l−1} only to go one layer
-//! further down. For one hidden layer everything is GEMMs: W[:,a]ᵀ M_L W[:,a] =
+//! further down. For one hidden layer everything is GEMMs: `W[:,a]ᵀ M_L W[:,a]` =
 //! (P(W∘W))_ia − ((PW)_ia)², with P the n × K softmax rows.
 //!
 //! Cost: one forward and one backward pass, a GEMM per layer for the diagonal (≈ one
