@@ -4,7 +4,8 @@
 //! residual gives;
 //! `--test-index i --top k` writes the influence on test row i alone (checked against
 //! `puma::influence::influence_per_test_point`) and lists its k most helpful and harmful
-//! training rows; a test index past the end is one error line naming it.
+//! training rows; a test index past the end is one error line naming it; CG and block-CG
+//! output is bit-identical with 1 and 2 threads.
 
 mod common;
 mod solvers_support;
@@ -218,4 +219,24 @@ fn a_test_index_past_the_end_is_one_error_line() {
         "{stderr}"
     );
     assert!(!out.exists());
+}
+
+#[test]
+fn cg_and_block_cg_are_bit_identical_with_one_and_two_threads() {
+    let dir = temp_dir("cli_influence_threads");
+    let (_, one) = run(
+        &dir,
+        "t1",
+        &["--solver", "cg", "--self-influence", "--threads", "1"],
+    );
+    let (_, two) = run(
+        &dir,
+        "t2",
+        &["--solver", "cg", "--self-influence", "--threads", "2"],
+    );
+    assert_eq!(
+        std::fs::read(&one).unwrap(),
+        std::fs::read(&two).unwrap(),
+        "CG influence and block-CG self-influence differ between 1 and 2 threads"
+    );
 }
