@@ -10,10 +10,13 @@
 //! | solver | method | cost (DESIGN.md §2) |
 //! |---|---|---|
 //! | [`Exact`] | H_ρ = LLᵀ once (kernels' blocked Cholesky), cached; two triangular solves per b | p³/3 once, 2p² per b |
-//! | [`Cg`] | (Jacobi-preconditioned) conjugate gradients on HVPs [NW06, Alg. 5.3] | one HVP per iteration |
+//! | [`Cg`] | (Jacobi-preconditioned) conjugate gradients on HVPs [NW06, Alg. 5.3]; `solve_many` is block CG ([`block_cg`]) | one HVP per iteration; a block: one batched HVP of its active directions per iteration |
 //! | [`Lissa`] | x ← b + x − (H_B + ρI)x/s on seeded batches, answer x/s [LiSSA] | depth × repeats batch HVPs |
 //!
-//! [`MlpHessian`] adapts an MLP's exact autodiff HVPs to the operator trait.
+//! [`MlpHessian`] adapts an MLP's exact autodiff HVPs to the operator trait: products by the
+//! R-passes over a linearisation cached at θ̂ ([`mlp_linearised`], ≈ 0.6 of a standalone HVP),
+//! the exact diagonal from the layer structure ([`mlp_diagonal`]) and the dense H block by
+//! block.
 //! [`lanczos`] estimates σ_min and σ_max (LiSSA's scale, damping advice); [`auto`] picks
 //! exact when the dense H_ρ fits the memory budget and p ≤ 5,000, else CG.
 //!
