@@ -169,3 +169,71 @@ fn cli_patch_refuses_bad_marked_sets_and_outputs() {
         "nothing written on refusal"
     );
 }
+
+#[test]
+fn cli_patch_plots_decision_regions_for_two_features_only() {
+    let dir = temp_dir("cli_patch_plot");
+    let remove = dir.join("remove.txt");
+    std::fs::write(&remove, "3\n17\n25\n40\n").unwrap();
+    let (out, plot) = (dir.join("patched.safetensors"), dir.join("regions.svg"));
+    let o = puma(&[
+        "patch",
+        "--model",
+        &moons("model.safetensors"),
+        "--train",
+        &moons("train.csv"),
+        "--eval",
+        &moons("test.csv"),
+        "--remove",
+        remove.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    for wanted in [
+        "before",
+        "after",
+        "marked for removal",
+        "x0",
+        "x1",
+        "class 0",
+        "class 1",
+    ] {
+        assert!(
+            svg.contains(&format!(">\n{wanted}\n</text>")),
+            "regions.svg lacks {wanted:?}"
+        );
+    }
+
+    // Digits have 64 features: refused before any work, naming the file and the count.
+    let digits = common::fixture("reference/digits_logreg/train.csv");
+    let o = puma(&[
+        "patch",
+        "--model",
+        &common::fixture("reference/digits_logreg/model.safetensors")
+            .display()
+            .to_string(),
+        "--train",
+        &digits.display().to_string(),
+        "--eval",
+        &common::fixture("reference/digits_logreg/test.csv")
+            .display()
+            .to_string(),
+        "--remove",
+        remove.to_str().unwrap(),
+        "--out",
+        dir.join("d.safetensors").to_str().unwrap(),
+        "--plot",
+        dir.join("d.svg").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("need 2 features") && err.contains("has 64"),
+        "{err}"
+    );
+    assert!(!dir.join("d.safetensors").exists());
+}

@@ -20,9 +20,11 @@ use crate::criteria::{Criterion, LossKind, PerSampleLoss, SoftEce};
 use crate::data::indices::read_indices;
 use crate::error::{Error, Result};
 use crate::influence::hessian_operator;
+use crate::io::plots::{Points, RegionGrid, decision_regions, padded_bounds};
 use crate::io::report::{check_outputs, path_json, write_json};
 use crate::io::{load, save};
 use crate::model::Samples;
+use crate::model::loss::argmax_rows;
 use crate::puma::{Guard, PatchInput, PatchParams, Sides, UpWeight, patch_with_operator};
 use crate::solvers::{Cg, CgParams, Exact, ExactParams, InverseHvp, Lissa, LissaParams, auto};
 
@@ -131,6 +133,10 @@ pub struct PatchArgs {
     /// Where to write the JSON report.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// For data with 2 features: an SVG of the decision regions before and after the patch,
+    /// with the training points and the marked rows (the blog post's Figure 6).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
 }
 
 /// Runs `puma patch`, writing its summary to `out`.
@@ -175,6 +181,16 @@ fn compute(args: &PatchArgs) -> Result<String> {
                 "{} lists all {n} training rows of {}: nothing would remain",
                 args.remove.display(),
                 args.train.display()
+            ),
+        });
+    }
+    if args.plot.is_some() && train_ds.d() != 2 {
+        return Err(Error::InvalidParam {
+            name: "plot",
+            reason: format!(
+                "decision regions need 2 features; {} has {}",
+                args.train.display(),
+                train_ds.d()
             ),
         });
     }
@@ -239,6 +255,28 @@ fn compute(args: &PatchArgs) -> Result<String> {
     let mut patched = file.clone(); // tensor names, dtype and metadata kept
     patched.theta = result.patched().to_vec();
     save(&args.out, &patched)?;
+    if let Some(path) = &args.plot {
+        let regions = |th: &[f64]| -> Result<RegionGrid> {
+            let (x, y) = padded_bounds(train.x);
+            let (nx, ny) = (120, 90);
+            let z = mlp.logits(th, &RegionGrid::centers(x, y, nx, ny));
+            RegionGrid::new(x, y, nx, ny, argmax_rows(&z))
+        };
+        let points = Points {
+            xy: train.x,
+            labels: train.y,
+            marked: &marked,
+            axes: match train_ds.feature_names() {
+                Some([a, b]) => [a.as_str(), b.as_str()],
+                _ => ["x0", "x1"],
+            },
+        };
+        let panels = [
+            ("before", &regions(theta)?),
+            ("after", &regions(result.patched())?),
+        ];
+        decision_regions(path, &points, &panels)?;
+    }
     let seconds = start.elapsed().as_secs_f64();
     let r = &result.report;
     if let Some(path) = &args.report {
@@ -391,6 +429,9 @@ fn check_args(args: &PatchArgs) -> Result<()> {
     let mut outputs: Vec<(&'static str, &Path)> = vec![("out", &args.out)];
     if let Some(r) = &args.report {
         outputs.push(("report", r));
+    }
+    if let Some(p) = &args.plot {
+        outputs.push(("plot", p));
     }
     check_outputs(&outputs, &inputs)
 }
