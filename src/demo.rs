@@ -147,7 +147,9 @@ pub fn run(params: &DemoParams, out: &mut dyn Write) -> Result<Demo> {
         ..TrainParams::default()
     };
     let bar = Progress::spinner("training");
+    let current = bar.as_current(); // L-BFGS reports its iterations to it
     let (theta, info) = train(&mlp, &tr, &train_params)?;
+    drop(current);
     bar.finish();
     let t_train = t.elapsed().as_secs_f64();
     say(
@@ -247,6 +249,7 @@ pub fn run(params: &DemoParams, out: &mut dyn Write) -> Result<Demo> {
         ..PatchParams::default()
     };
     let bar = Progress::spinner("patch+retrain");
+    let _current = bar.as_current(); // retraining reports its L-BFGS iterations to it
     let patched = patch_with_operator(&input, &patch_params, &mut solver, op.as_ref())?;
     bar.finish();
     let rep = &patched.report;

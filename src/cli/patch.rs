@@ -25,6 +25,7 @@ use crate::io::report::{check_outputs, path_json, write_json};
 use crate::io::{load, save};
 use crate::model::Samples;
 use crate::model::loss::argmax_rows;
+use crate::progress::Progress;
 use crate::puma::{Guard, PatchInput, PatchParams, Sides, UpWeight, patch_with_operator};
 use crate::solvers::{Cg, CgParams, Exact, ExactParams, InverseHvp, Lissa, LissaParams, auto};
 
@@ -148,7 +149,10 @@ pub struct PatchArgs {
 /// if an output cannot be written.
 pub fn run(args: &PatchArgs, out: &mut dyn Write) -> Result<()> {
     check_args(args)?;
+    let progress = Progress::spinner("patch");
+    let _current = progress.as_current(); // retraining reports its L-BFGS iterations to it
     let summary = in_pool(args.threads, || compute(args))?;
+    progress.finish();
     write_summary(out, &summary)
 }
 

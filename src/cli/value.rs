@@ -24,6 +24,7 @@ use crate::influence::{GRAD_INF_WARN, grad_inf, hessian_operator};
 use crate::io::load;
 use crate::io::report::{check_outputs, path_json, write_atomically, write_json};
 use crate::model::Samples;
+use crate::progress::Progress;
 use crate::solvers::{
     Cg, CgParams, Exact, ExactParams, InverseHvp, Lissa, LissaParams, SolveReport, auto,
 };
@@ -125,7 +126,10 @@ pub struct ValueArgs {
 /// [`Error::Io`] if an output cannot be written.
 pub fn run(args: &ValueArgs, out: &mut dyn Write) -> Result<()> {
     check_args(args)?;
+    let progress = Progress::spinner("valuation");
+    let _current = progress.as_current();
     let summary = in_pool(args.threads, || compute(args))?;
+    progress.finish();
     write_summary(out, &summary)
 }
 
