@@ -1,6 +1,6 @@
 //! What every subcommand shares: a rayon pool of `--threads` workers, reading a data set for
 //! a trained model (checked against it, naming the file and line of a misfit, then
-//! standardised as the model was), and writing the summary to stdout.
+//! standardised as the model was), the `--solver` choice, and writing the summary to stdout.
 
 use std::io::Write;
 use std::path::Path;
@@ -9,6 +9,9 @@ use crate::data::{Dataset, Format, read_dataset};
 use crate::error::{Error, Result};
 use crate::io::ModelFile;
 use crate::model::Mlp;
+use crate::solvers::{
+    Cg, CgParams, Exact, ExactParams, HessianOperator, InverseHvp, Lissa, LissaParams, auto,
+};
 
 use super::train::apply_stored_scaler;
 
@@ -162,4 +165,51 @@ mod tests {
         assert!(matches!(&err, Error::Data { line: 1, .. }), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// Inverse-HVP solver (`--solver`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SolverArg {
+    /// Cholesky of the dense H_ρ, cached.
+    Exact,
+    /// Conjugate gradients on Hessian-vector products.
+    Cg,
+    /// LiSSA on sampled batches (approximate).
+    Lissa,
+    /// Exact when H fits in memory and p ≤ 5,000, else CG.
+    Auto,
+}
+
+/// The solver `--solver` names, with damping ρ, LiSSA's sampler `seed` and CG's relative
+/// residual tolerance `rtol` (its default when `None`); the other settings are defaults.
+///
+/// # Errors
+/// [`crate::Error::InvalidParam`] for a bad ρ or tolerance (from the solver's constructor).
+pub fn make_solver(
+    solver: SolverArg,
+    rho: f64,
+    seed: u64,
+    rtol: Option<f64>,
+    op: &dyn HessianOperator,
+) -> Result<Box<dyn InverseHvp>> {
+    Ok(match solver {
+        SolverArg::Exact => Box::new(Exact::new(ExactParams {
+            rho,
+            ..ExactParams::default()
+        })?),
+        SolverArg::Cg => {
+            let defaults = CgParams::default();
+            Box::new(Cg::new(CgParams {
+                rho,
+                rtol: rtol.unwrap_or(defaults.rtol),
+                ..defaults
+            })?)
+        }
+        SolverArg::Lissa => Box::new(Lissa::new(LissaParams {
+            rho,
+            seed,
+            ..LissaParams::default()
+        })?),
+        SolverArg::Auto => auto(op, rho)?,
+    })
 }

@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::data::{Dataset, read_dataset};
 use crate::error::{Error, Result};
@@ -25,11 +25,8 @@ use crate::influence::{
 use crate::io::load;
 use crate::model::Samples;
 use crate::model::train::{TrainParams, train_from};
-use crate::solvers::{
-    Cg, CgParams, Exact, ExactParams, InverseHvp, Lissa, LissaParams, Method, SolveReport, Stop,
-    auto,
-};
 
+use super::common::{SolverArg, make_solver};
 use super::train::apply_stored_scaler;
 
 /// Worked examples shown after `puma influence --help`.
@@ -51,19 +48,6 @@ influence = (1/n) g_iᵀ H_ρ⁻¹ ∇(mean test loss): the predicted change of 
 row i is removed. > 0: removing the row raises the test loss (helpful); < 0: removing it lowers
 the test loss (harmful). The model's stored scaler (train --standardise) is applied to both
 files. Influence assumes θ̂ minimises J: the summary warns when ‖∇J‖∞ > 1e-8.";
-
-/// Inverse-HVP solver (`--solver`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SolverArg {
-    /// Cholesky of the dense H_ρ, cached.
-    Exact,
-    /// Conjugate gradients on Hessian-vector products.
-    Cg,
-    /// LiSSA on sampled batches (approximate).
-    Lissa,
-    /// Exact when H fits in memory and p ≤ 5,000, else CG.
-    Auto,
-}
 
 /// Arguments of `puma influence`.
 #[derive(Debug, Clone, Args)]
@@ -178,24 +162,13 @@ fn compute(args: &InfluenceArgs) -> Result<String> {
     };
 
     let op = hessian_operator(&mlp, &theta, train)?;
-    let rho = args.damping;
-    let mut solver: Box<dyn InverseHvp> = match args.solver {
-        SolverArg::Exact => Box::new(Exact::new(ExactParams {
-            rho,
-            ..ExactParams::default()
-        })?),
-        SolverArg::Cg => Box::new(Cg::new(CgParams {
-            rho,
-            rtol: args.rtol,
-            ..CgParams::default()
-        })?),
-        SolverArg::Lissa => Box::new(Lissa::new(LissaParams {
-            rho,
-            seed: args.seed,
-            ..LissaParams::default()
-        })?),
-        SolverArg::Auto => auto(op.as_ref(), rho)?,
-    };
+    let mut solver = make_solver(
+        args.solver,
+        args.damping,
+        args.seed,
+        Some(args.rtol),
+        op.as_ref(),
+    )?;
     let solve_start = Instant::now();
     let infl = influence_with_operator(&mlp, &theta, &train, &test, solver.as_mut(), op.as_ref())?;
     let solve_seconds = solve_start.elapsed().as_secs_f64();
@@ -239,7 +212,7 @@ fn compute(args: &InfluenceArgs) -> Result<String> {
             "grad_inf": infl.grad_inf,
             "grad_inf_before_polish": polish.as_ref().map(|_| grad_before),
             "meaningful": infl.meaningful(),
-            "solver": report_json(rep),
+            "solver": rep.to_json(),
             "solve_seconds": solve_seconds,
             "total_seconds": seconds,
             "out": args.out.display().to_string(),
@@ -297,11 +270,11 @@ fn compute(args: &InfluenceArgs) -> Result<String> {
         let _ = writeln!(
             r,
             "solver      {}, ρ = {:e}, {} iterations, {} HVPs, stop: {}",
-            method_name(rep.method),
+            rep.method.name(),
             rep.rho,
             rep.iterations,
             rep.hvps,
-            stop_name(rep.stop)
+            rep.stop.name()
         );
         let bound = rep
             .error_bound
@@ -355,42 +328,6 @@ fn compute(args: &InfluenceArgs) -> Result<String> {
         }
     }
     Ok(s)
-}
-
-/// The solve report as JSON.
-fn report_json(rep: &SolveReport) -> serde_json::Value {
-    serde_json::json!({
-        "method": method_name(rep.method),
-        "rho": rep.rho,
-        "iterations": rep.iterations,
-        "hvps": rep.hvps,
-        "stop": stop_name(rep.stop),
-        "restarts": rep.restarts,
-        "scale": rep.scale,
-        "rel_residual": rep.rel_residual,
-        "residual_norm": rep.residual_norm,
-        "sigma_lower_bound": rep.sigma.map(|s| s.value),
-        "sigma_source": rep.sigma.map(|s| format!("{:?}", s.source)),
-        "error_bound": rep.error_bound,
-        "residual_history": rep.residual_history,
-    })
-}
-
-fn method_name(m: Method) -> &'static str {
-    match m {
-        Method::Exact => "exact",
-        Method::Cg => "cg",
-        Method::Lissa => "lissa",
-    }
-}
-
-fn stop_name(stop: Stop) -> &'static str {
-    match stop {
-        Stop::Direct => "direct solve",
-        Stop::Converged => "converged",
-        Stop::ZeroRhs => "zero right-hand side",
-        Stop::DepthReached => "depth reached",
-    }
 }
 
 /// Argument checks done before any file is read.

@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 
+use super::common::{SolverArg, make_solver};
 use super::common::{in_pool, read_for_model, write_summary};
-use super::influence::SolverArg;
 use crate::criteria::{Criterion, LossKind, PerSampleLoss, SoftEce};
 use crate::data::indices::read_indices;
 use crate::error::{Error, Result};
@@ -27,7 +27,6 @@ use crate::model::Samples;
 use crate::model::loss::argmax_rows;
 use crate::progress::Progress;
 use crate::puma::{Guard, PatchInput, PatchParams, Sides, UpWeight, patch_with_operator};
-use crate::solvers::{Cg, CgParams, Exact, ExactParams, InverseHvp, Lissa, LissaParams, auto};
 
 /// Worked examples shown after `puma patch --help`.
 pub const EXAMPLES: &str = "\
@@ -237,23 +236,7 @@ fn compute(args: &PatchArgs) -> Result<String> {
     };
 
     let op = hessian_operator(&mlp, theta, train)?;
-    let rho = args.damping;
-    let mut solver: Box<dyn InverseHvp> = match args.solver {
-        SolverArg::Exact => Box::new(Exact::new(ExactParams {
-            rho,
-            ..ExactParams::default()
-        })?),
-        SolverArg::Cg => Box::new(Cg::new(CgParams {
-            rho,
-            ..CgParams::default()
-        })?),
-        SolverArg::Lissa => Box::new(Lissa::new(LissaParams {
-            rho,
-            seed: args.seed,
-            ..LissaParams::default()
-        })?),
-        SolverArg::Auto => auto(op.as_ref(), rho)?,
-    };
+    let mut solver = make_solver(args.solver, args.damping, args.seed, None, op.as_ref())?;
     let result = patch_with_operator(&input, &params, solver.as_mut(), op.as_ref())?;
 
     let mut patched = file.clone(); // tensor names, dtype and metadata kept

@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 
+use super::common::{SolverArg, make_solver};
 use super::common::{in_pool, read_for_model, write_summary};
-use super::influence::SolverArg;
 use crate::criteria::{ClassLoss, Criterion, LossKind, MeanLoss, SoftEce, hard_ece};
 use crate::data::indices::read_indices;
 use crate::error::{Error, Result};
@@ -25,9 +25,7 @@ use crate::io::load;
 use crate::io::report::{check_outputs, path_json, write_atomically, write_json};
 use crate::model::Samples;
 use crate::progress::Progress;
-use crate::solvers::{
-    Cg, CgParams, Exact, ExactParams, InverseHvp, Lissa, LissaParams, SolveReport, auto,
-};
+use crate::solvers::SolveReport;
 use crate::valuation::{Baselines, TopK, psi, top_k, top_k_for_test_point};
 
 /// Worked examples shown after `puma value --help`.
@@ -150,7 +148,7 @@ fn compute(args: &ValueArgs) -> Result<String> {
     let (mlp, theta) = (&model.mlp, &model.theta);
     let grad = grad_inf(mlp, theta, &train)?; // ‖∇J(θ̂)‖∞
     let op = hessian_operator(mlp, theta, train)?;
-    let mut solver = make_solver(args, op.as_ref())?;
+    let mut solver = make_solver(args.solver, args.damping, args.seed, None, op.as_ref())?;
 
     let kind = match args.loss {
         LossArg::Ce => LossKind::CrossEntropy,
@@ -223,7 +221,7 @@ fn compute(args: &ValueArgs) -> Result<String> {
             "grad_inf": grad,
             "meaningful": grad <= GRAD_INF_WARN,
             "rho": args.damping,
-            "solves": reports.iter().map(report_json).collect::<Vec<_>>(),
+            "solves": reports.iter().map(SolveReport::to_json).collect::<Vec<_>>(),
             "hard_ece_eval": ece.ece,
             "harmful": pairs_json(&top.harmful),
             "helpful": pairs_json(&top.helpful),
@@ -322,46 +320,11 @@ fn summary(
     s
 }
 
-/// The solver chosen by `--solver` with damping ρ.
-fn make_solver(
-    args: &ValueArgs,
-    op: &dyn crate::solvers::HessianOperator,
-) -> Result<Box<dyn InverseHvp>> {
-    let rho = args.damping;
-    Ok(match args.solver {
-        SolverArg::Exact => Box::new(Exact::new(ExactParams {
-            rho,
-            ..ExactParams::default()
-        })?),
-        SolverArg::Cg => Box::new(Cg::new(CgParams {
-            rho,
-            ..CgParams::default()
-        })?),
-        SolverArg::Lissa => Box::new(Lissa::new(LissaParams {
-            rho,
-            seed: args.seed,
-            ..LissaParams::default()
-        })?),
-        SolverArg::Auto => auto(op, rho)?,
-    })
-}
-
 fn pairs_json(pairs: &[(usize, f64)]) -> serde_json::Value {
     pairs
         .iter()
         .map(|(i, v)| serde_json::json!({ "row": i, "value": v }))
         .collect()
-}
-
-fn report_json(rep: &SolveReport) -> serde_json::Value {
-    serde_json::json!({
-        "method": format!("{:?}", rep.method),
-        "rho": rep.rho,
-        "iterations": rep.iterations,
-        "hvps": rep.hvps,
-        "rel_residual": rep.rel_residual,
-        "error_bound": rep.error_bound,
-    })
 }
 
 /// Argument checks done before any file is read.

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::lasso::{LassoInfo, StopReason};
 use crate::model::loss::argmax_rows;
 use crate::model::{Evaluation, Mlp, Samples};
-use crate::solvers::{Method, SolveReport};
+use crate::solvers::SolveReport;
 
 use super::IterateInfo;
 
@@ -344,19 +344,7 @@ impl PatchReport {
                 "stop": match l.stop { StopReason::Converged => "converged", StopReason::MaxEpochs => "max epochs" },
             })
         });
-        let solves: Vec<Value> = self
-            .solves
-            .iter()
-            .map(|r| {
-                json!({
-                    "method": match r.method { Method::Exact => "exact", Method::Cg => "cg", Method::Lissa => "lissa" },
-                    "rho": r.rho,
-                    "iterations": r.iterations,
-                    "rel_residual": r.rel_residual,
-                    "error_bound": r.error_bound,
-                })
-            })
-            .collect();
+        let solves: Vec<Value> = self.solves.iter().map(SolveReport::to_json).collect();
         let t = &self.seconds;
         json!({
             "n": self.n,

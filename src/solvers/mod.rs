@@ -344,6 +344,50 @@ impl SolveReport {
     }
 }
 
+impl Method {
+    /// `"exact"`, `"cg"` or `"lissa"`, as reports print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Exact => "exact",
+            Method::Cg => "cg",
+            Method::Lissa => "lissa",
+        }
+    }
+}
+
+impl Stop {
+    /// Why the solver stopped, in words, as reports print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stop::Direct => "direct solve",
+            Stop::Converged => "converged",
+            Stop::ZeroRhs => "zero right-hand side",
+            Stop::DepthReached => "depth reached",
+        }
+    }
+}
+
+impl SolveReport {
+    /// Every field as JSON, for the `--report` files of the commands.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "method": self.method.name(),
+            "rho": self.rho,
+            "iterations": self.iterations,
+            "hvps": self.hvps,
+            "stop": self.stop.name(),
+            "restarts": self.restarts,
+            "scale": self.scale,
+            "rel_residual": self.rel_residual,
+            "residual_norm": self.residual_norm,
+            "sigma_lower_bound": self.sigma.map(|s| s.value),
+            "sigma_source": self.sigma.map(|s| format!("{:?}", s.source)),
+            "error_bound": self.error_bound,
+            "residual_history": self.residual_history,
+        })
+    }
+}
+
 /// An inverse-HVP solver: x = H_ρ⁻¹ b with a [`SolveReport`].
 pub trait InverseHvp {
     /// Solves H_ρ x = b.
