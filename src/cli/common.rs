@@ -213,3 +213,24 @@ pub fn make_solver(
         SolverArg::Auto => auto(op, rho)?,
     })
 }
+
+/// The checks every solving command makes before reading a file: μ (`--l2`) and ρ
+/// (`--damping`) finite and ≥ 0, at least one thread.
+///
+/// # Errors
+/// [`Error::InvalidParam`] naming the flag.
+pub fn check_solver_args(l2: Option<f64>, damping: f64, threads: Option<usize>) -> Result<()> {
+    let bad = |name, reason: String| Err(Error::InvalidParam { name, reason });
+    if let Some(l2) = l2
+        && !(l2.is_finite() && l2 >= 0.0)
+    {
+        return bad("l2", format!("must be finite and ≥ 0, got {l2}"));
+    }
+    if !(damping.is_finite() && damping >= 0.0) {
+        return bad("damping", format!("must be finite and ≥ 0, got {damping}"));
+    }
+    if threads == Some(0) {
+        return bad("threads", "must be ≥ 1".into());
+    }
+    Ok(())
+}

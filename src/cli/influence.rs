@@ -26,7 +26,7 @@ use crate::io::load;
 use crate::model::Samples;
 use crate::model::train::{TrainParams, train_from};
 
-use super::common::{SolverArg, make_solver};
+use super::common::{SolverArg, check_solver_args, make_solver};
 use super::train::apply_stored_scaler;
 
 /// Worked examples shown after `puma influence --help`.
@@ -332,21 +332,8 @@ fn compute(args: &InfluenceArgs) -> Result<String> {
 
 /// Argument checks done before any file is read.
 fn check_args(args: &InfluenceArgs) -> Result<()> {
+    check_solver_args(args.l2, args.damping, args.threads)?;
     let bad = |name, reason: String| Err(Error::InvalidParam { name, reason });
-    if let Some(l2) = args.l2
-        && !(l2.is_finite() && l2 >= 0.0)
-    {
-        return bad("l2", format!("must be finite and ≥ 0, got {l2}"));
-    }
-    if !(args.damping.is_finite() && args.damping >= 0.0) {
-        return bad(
-            "damping",
-            format!("must be finite and ≥ 0, got {}", args.damping),
-        );
-    }
-    if args.threads == Some(0) {
-        return bad("threads", "must be ≥ 1".into());
-    }
     let outputs = std::iter::once(&args.out).chain(args.report.as_ref());
     for output in outputs {
         for input in [&args.model, &args.train, &args.test] {

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{SolverArg, make_solver};
+use super::common::{SolverArg, check_solver_args, make_solver};
 use super::common::{in_pool, read_for_model, write_summary};
 use crate::criteria::{Criterion, LossKind, PerSampleLoss, SoftEce};
 use crate::data::indices::read_indices;
@@ -394,18 +394,8 @@ fn summary(args: &PatchArgs, result: &crate::puma::Patch, seconds: f64) -> Strin
 
 /// Argument checks done before any file is read.
 fn check_args(args: &PatchArgs) -> Result<()> {
+    check_solver_args(args.l2, args.damping, args.threads)?;
     let bad = |name, reason: String| Err(Error::InvalidParam { name, reason });
-    if let Some(l2) = args.l2
-        && !(l2.is_finite() && l2 >= 0.0)
-    {
-        return bad("l2", format!("must be finite and ≥ 0, got {l2}"));
-    }
-    if !(args.damping.is_finite() && args.damping >= 0.0) {
-        return bad(
-            "damping",
-            format!("must be finite and ≥ 0, got {}", args.damping),
-        );
-    }
     if args.upweight_k == Some(0) {
         return bad("upweight-k", "must be ≥ 1".into());
     }

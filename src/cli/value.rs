@@ -15,11 +15,11 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{SolverArg, make_solver};
+use super::common::{SolverArg, check_solver_args, make_solver};
 use super::common::{in_pool, read_for_model, write_summary};
 use crate::criteria::{ClassLoss, Criterion, LossKind, MeanLoss, SoftEce, hard_ece};
 use crate::data::indices::read_indices;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::influence::{GRAD_INF_WARN, grad_inf, hessian_operator};
 use crate::io::load;
 use crate::io::report::{check_outputs, path_json, write_atomically, write_json};
@@ -329,21 +329,7 @@ fn pairs_json(pairs: &[(usize, f64)]) -> serde_json::Value {
 
 /// Argument checks done before any file is read.
 fn check_args(args: &ValueArgs) -> Result<()> {
-    let bad = |name, reason: String| Err(Error::InvalidParam { name, reason });
-    if let Some(l2) = args.l2
-        && !(l2.is_finite() && l2 >= 0.0)
-    {
-        return bad("l2", format!("must be finite and ≥ 0, got {l2}"));
-    }
-    if !(args.damping.is_finite() && args.damping >= 0.0) {
-        return bad(
-            "damping",
-            format!("must be finite and ≥ 0, got {}", args.damping),
-        );
-    }
-    if args.threads == Some(0) {
-        return bad("threads", "must be ≥ 1".into());
-    }
+    check_solver_args(args.l2, args.damping, args.threads)?;
     let mut outputs = vec![("out", args.out.as_path())];
     if let Some(r) = &args.report {
         outputs.push(("report", r.as_path()));
