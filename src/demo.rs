@@ -3,16 +3,16 @@
 //! 1. Split digits (1,797 rows, 64 features, 10 classes; embedded in the binary) into
 //!    train / guard / test (60 / 20 / 20 %, seeded), standardise with the training
 //!    statistics, and flip 10 % of the training labels (seeded): the known bad set F.
-//! 2. Train an MLP [64, h, 10] on [J] to ‖∇J‖∞ ≤ 1e-12 (L-BFGS, then Newton polish).
-//! 3. Value every training point for the mean guard loss [ψ]: value_i = (1/n) ψ_i, the
-//!    predicted change of the mean guard cross-entropy if point i is removed ([remove]
+//! 2. Train an MLP [64, h, 10] on \[J\] to ‖∇J‖∞ ≤ 1e-12 (L-BFGS, then Newton polish).
+//! 3. Value every training point for the mean guard loss \[ψ\]: value_i = (1/n) ψ_i, the
+//!    predicted change of the mean guard cross-entropy if point i is removed (\[remove\]
 //!    convention; < 0 means the point hurts). Detection curves of F for the ψ value and the
-//!    baselines (self-influence [self], training loss, ‖g_i‖², random).
+//!    baselines (self-influence \[self\], training loss, ‖g_i‖², random).
 //! 4. Mark the lowest-valued `flag_fraction` of the training points (M) and patch them out
-//!    with PUMA ([eq9], [eq10]): per-sample guard cross-entropy on the guard split,
-//!    one-sided, U = every unmarked point. Naive removal (λ = 0) and [retrain] run alongside.
-//! 5. One table: original, naive removal, PUMA (one [eq10] step), PUMA iterated (steps with
-//!    the actual ∇J_w toward [retrain-w], w = 0 on M and 1 + λ* on U) and retrained models on
+//!    with PUMA (\[eq9\], \[eq10\]): per-sample guard cross-entropy on the guard split,
+//!    one-sided, U = every unmarked point. Naive removal (λ = 0) and \[retrain\] run alongside.
+//! 5. One table: original, naive removal, PUMA (one \[eq10\] step), PUMA iterated (steps with
+//!    the actual ∇J_w toward \[retrain-w\], w = 0 on M and 1 + λ* on U) and retrained models on
 //!    the test split (accuracy, mean loss, hard 15-bin ECE) with their wall times.
 //!
 //! The library entry point is [`run`]; the command line ([`crate::cli::demo`]) adds the
@@ -49,17 +49,17 @@ pub struct DemoParams {
     pub seed: u64,
     /// Fraction of training labels flipped. Default 0.1.
     pub flip_fraction: f64,
-    /// Hidden layer widths. Default [16].
+    /// Hidden layer widths. Default `[16]`.
     pub hidden: Vec<usize>,
-    /// Weight decay μ of [J]. Default 1e-2.
+    /// Weight decay μ of \[J\]. Default 1e-2.
     pub l2: f64,
     /// Use only this many digits rows (a reduced setting for tests). Default all 1,797.
     pub rows: Option<usize>,
     /// Fraction of the training points marked for removal (lowest ψ value first). Default 0.1.
     pub flag_fraction: f64,
-    /// δ of the guard group [eq5], nats of mean guard cross-entropy. Default 0.05.
+    /// δ of the guard group \[eq5\], nats of mean guard cross-entropy. Default 0.05.
     pub delta: f64,
-    /// Steps of iterated patching after the first [eq10] step (0: only the one-step
+    /// Steps of iterated patching after the first \[eq10\] step (0: only the one-step
     /// patch). Default 10.
     pub iterate: usize,
 }

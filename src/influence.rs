@@ -1,4 +1,4 @@
-//! Influence of training points on the mean test loss, in the [remove] convention of
+//! Influence of training points on the mean test loss, in the \[remove\] convention of
 //! DESIGN.md §1, plus the Koh–Liang quantities under their own names [KL17, §2.1].
 //!
 //! ```text
@@ -12,7 +12,7 @@
 //! ```
 //!
 //! `remove_i` is the predicted change of the mean test loss if point i is removed (w_i: 1 → 0
-//! in [J]): a value > 0 means removing the point raises the test loss, so the point is
+//! in \[J\]): a value > 0 means removing the point raises the test loss, so the point is
 //! *helpful*; a value < 0 means removing it lowers the test loss, so the point is *harmful*.
 //!
 //! H_ρ⁻¹ is never formed. Cost of [`influence_on_mean_test_loss`]: one solve (any
@@ -43,7 +43,7 @@ pub const SELF_BLOCK: usize = 256;
 /// Influence of every training point on the mean test loss, with how it was computed.
 #[derive(Clone, Debug)]
 pub struct Influence {
-    /// [remove]: (1/n) g_iᵀ s_test for each training row i, in order (> 0: helpful).
+    /// \[remove\]: (1/n) g_iᵀ s_test for each training row i, in order (> 0: helpful).
     pub remove: Vec<f64>,
     /// s_test = H_ρ⁻¹ ∇L_test.
     pub s_test: Vec<f64>,
@@ -59,7 +59,7 @@ impl Influence {
         self.grad_inf <= GRAD_INF_WARN
     }
 
-    /// I_up,loss(z_i, test) = −n · remove_i = −g_iᵀ s_test [KL-loss].
+    /// I_up,loss(z_i, test) = −n · remove_i = −g_iᵀ s_test \[KL-loss\].
     pub fn up_loss(&self) -> Vec<f64> {
         let n = self.remove.len() as f64;
         self.remove.iter().map(|r| -n * r).collect()
@@ -74,7 +74,7 @@ pub fn grad_inf(mlp: &Mlp, theta: &[f64], train: &Samples) -> Result<f64> {
     Ok(inf_norm(&mlp.value_and_grad(theta, train)?.1))
 }
 
-/// ∇_θ of the mean cross-entropy over `s`, without the μθ term ([g] averaged).
+/// ∇_θ of the mean cross-entropy over `s`, without the μθ term (\[g\] averaged).
 ///
 /// # Errors
 /// As [`Mlp::value_and_grad`].
@@ -84,7 +84,7 @@ pub fn grad_mean_loss(mlp: &Mlp, theta: &[f64], s: &Samples) -> Result<Vec<f64>>
     Ok(mlp0.value_and_grad(theta, s)?.1)
 }
 
-/// The Hessian of [J] at θ on `train` as an operator: the closed-form dense matrix (convex,
+/// The Hessian of \[J\] at θ on `train` as an operator: the closed-form dense matrix (convex,
 /// certified σ_min ≥ μ + ρ) for logistic regression, else matrix-free autodiff HVPs.
 ///
 /// # Errors
@@ -103,7 +103,7 @@ pub fn hessian_operator<'a>(
     }
 }
 
-/// s_test = H_ρ⁻¹ ∇L_test, one solve [KL-loss].
+/// s_test = H_ρ⁻¹ ∇L_test, one solve \[KL-loss\].
 ///
 /// # Errors
 /// As [`InverseHvp::solve`].
@@ -115,7 +115,7 @@ pub fn s_test(
     solver.solve(op, grad_test)
 }
 
-/// [remove] for given s_test: (1/n) g_iᵀ s_test for all n training rows, one
+/// \[remove\] for given s_test: (1/n) g_iᵀ s_test for all n training rows, one
 /// per-example-product pass.
 ///
 /// # Errors
@@ -131,7 +131,7 @@ pub fn remove_given_s_test(
     Ok(dots.into_iter().map(|v| v / n).collect())
 }
 
-/// I_up,loss = −g_iᵀ s_test for all training rows [KL-loss].
+/// I_up,loss = −g_iᵀ s_test for all training rows \[KL-loss\].
 ///
 /// # Errors
 /// As [`Mlp::per_example_grad_dots`].
@@ -140,7 +140,7 @@ pub fn up_loss(mlp: &Mlp, theta: &[f64], train: &Samples, s_test: &[f64]) -> Res
     Ok(dots.into_iter().map(|v| -v).collect())
 }
 
-/// I_up,params(z_i) = −H_ρ⁻¹ g_i for training row `i` [KL-params], with the solve's report.
+/// I_up,params(z_i) = −H_ρ⁻¹ g_i for training row `i` \[KL-params\], with the solve's report.
 ///
 /// # Errors
 /// [`Error::InvalidParam`] if `i` is out of range; as [`InverseHvp::solve`].
@@ -163,7 +163,7 @@ pub fn up_params(
     Ok((phi.into_iter().map(|v| -v).collect(), rep))
 }
 
-/// Influence of every training row on the mean test cross-entropy in the [remove]
+/// Influence of every training row on the mean test cross-entropy in the \[remove\]
 /// convention, (1/n) g_iᵀ s_test, with the solve report and ‖∇J(θ̂)‖∞.
 ///
 /// Cost: H (closed form or matrix-free, [`hessian_operator`]), one solve, one
@@ -205,7 +205,7 @@ pub fn influence_with_operator(
     })
 }
 
-/// [remove] for each test point separately: an n × t row-major matrix whose entry (i, j) is
+/// \[remove\] for each test point separately: an n × t row-major matrix whose entry (i, j) is
 /// (1/n) g_iᵀ H_ρ⁻¹ ∇CE(z_j), with one report per test point.
 ///
 /// Cost: t solves through `solve_many` and one per-example pass with t directions.
@@ -228,7 +228,7 @@ pub fn influence_per_test_point(
     Ok((dots.into_iter().map(|v| v / n).collect(), reports))
 }
 
-/// Self-influence g_iᵀ H_ρ⁻¹ g_i for every training row [self] (≥ 0 when H_ρ ≻ 0).
+/// Self-influence g_iᵀ H_ρ⁻¹ g_i for every training row \[self\] (≥ 0 when H_ρ ≻ 0).
 ///
 /// Rows go in blocks of [`SELF_BLOCK`]: explicit gradients G_B (p × |B|), Φ_B = H_ρ⁻¹ G_B by
 /// `solve_many` (the exact solver reuses its factor: 2p² flops per row), then column dots.
@@ -263,7 +263,7 @@ pub fn self_influence(
     Ok(out)
 }
 
-/// Explicit per-example gradients g_i of [g] for the rows of `s`, as a p × n row-major matrix
+/// Explicit per-example gradients g_i of \[g\] for the rows of `s`, as a p × n row-major matrix
 /// (column i = g_i), from [`Mlp::per_example_grad_dots`] with the identity as directions.
 ///
 /// Cost: 2n·Σ_l d_l d_{l+1}·p flops and p² + 2pn doubles; use it for blocks of rows.

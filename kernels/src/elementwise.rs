@@ -1,5 +1,5 @@
 //! Element-wise kernels for an MLP: activations with their first and second derivatives
-//! (the second for Pearlmutter's HVP pass [Pearl94]), and a stable per-row log-softmax.
+//! (the second for Pearlmutter's HVP pass \[Pearl94\]), and a stable per-row log-softmax.
 //!
 //! Each activation is applied to pre-activations `x` (never to outputs), so derivatives do
 //! not depend on which value was cached.

@@ -1,4 +1,4 @@
-//! Eigenvalues of a small dense symmetric matrix, for checking Hessians ([H]) and their
+//! Eigenvalues of a small dense symmetric matrix, for checking Hessians (\[H\]) and their
 //! spectra: Householder reduction to tridiagonal form, then bisection on Sturm counts.
 //!
 //! ```text

@@ -1,10 +1,10 @@
-//! The dense Hessian H = ∇²J(θ) of a scalar function on the tape (DESIGN.md §1 [H]), for
+//! The dense Hessian H = ∇²J(θ) of a scalar function on the tape (DESIGN.md §1 \[H\]), for
 //! small p (up to a few thousand: p² doubles).
 //!
 //! Two routes that check each other: [`hessian`] takes the p unit vectors in batches of
 //! [`HESSIAN_BATCH`] through the batched R-operator ([`super::hvp::hvp_batch`]), so k
 //! directions share one forward and one reverse pass; [`hessian_by_columns`] is the oracle,
-//! one [`super::hvp`] per column [Pearl94]. Row j of H is H e_j (H is symmetric).
+//! one [`super::hvp()`] per column \[Pearl94\]. Row j of H is H e_j (H is symmetric).
 //! Cost: p HVPs, ≈ 2–4 gradients each, less the shared passes of a batch.
 
 use super::hvp::{hvp, hvp_batch};
@@ -14,7 +14,7 @@ use super::tape::{Tape, Var};
 pub const HESSIAN_BATCH: usize = 32;
 
 /// The p × p Hessian (row-major) of a scalar function built on a tape from the flat θ,
-/// from batches of [`HESSIAN_BATCH`] unit-vector HVPs [Pearl94].
+/// from batches of [`HESSIAN_BATCH`] unit-vector HVPs \[Pearl94\].
 ///
 /// # Panics
 /// If the node `f` returns is not `1 × 1`.

@@ -1,7 +1,7 @@
-//! Exact Hessian-vector products by Pearlmutter's R-operator, forward-over-reverse [Pearl94].
+//! Exact Hessian-vector products by Pearlmutter's R-operator, forward-over-reverse \[Pearl94\].
 //!
 //! For J(θ) on a tape and a direction v, write R{·} = d/dt (·)(θ + tv)|_{t=0}. Then
-//! R{∇J} = ∇²J·v = Hv (the Hessian of [J], DESIGN.md §1 [H]). Two passes compute it:
+//! R{∇J} = ∇²J·v = Hv (the Hessian of \[J\], DESIGN.md §1 \[H\]). Two passes compute it:
 //!
 //! ```text
 //! forward:  ẏ = R{y} = Σ_j (∂f/∂x_j) ẋ_j             (the tangent, θ̇ = v)
@@ -299,7 +299,7 @@ fn r_second_term<'a>(
 
 impl Tape {
     /// ∇J and H·v_j (H = ∇²J with respect to the input `wrt`) for `k` directions at once,
-    /// by Pearlmutter's forward-over-reverse R-operator [Pearl94].
+    /// by Pearlmutter's forward-over-reverse R-operator \[Pearl94\].
     ///
     /// `v` holds the k directions direction-major (`v[j·p .. (j+1)·p]` is v_j, shaped like
     /// `wrt`'s value). Every other [`Tape::var`] is held fixed (zero tangent). Returns
@@ -376,7 +376,7 @@ impl Tape {
 }
 
 /// J(θ), ∇J(θ) and H v_j for k directions (direction-major in `v`, length k·p) of a
-/// scalar function built on a tape from the flat θ [Pearl94].
+/// scalar function built on a tape from the flat θ \[Pearl94\].
 ///
 /// # Panics
 /// If the node `f` returns is not `1 × 1` or `v.len()` is not a multiple of p.
@@ -393,7 +393,7 @@ where
 }
 
 /// H(θ)·v, the exact Hessian-vector product of a scalar function built on a tape from the
-/// flat θ (JAX's `hvp`), by Pearlmutter's R-operator [Pearl94]. Cost ≈ 2–4 gradients.
+/// flat θ (JAX's `hvp`), by Pearlmutter's R-operator \[Pearl94\]. Cost ≈ 2–4 gradients.
 ///
 /// # Panics
 /// If the node `f` returns is not `1 × 1` or `v.len() != theta.len()`.
@@ -415,7 +415,7 @@ where
 }
 
 /// H(θ)·V for the k columns of V, given direction-major (`v[j·p..(j+1)·p]` = v_j), sharing
-/// one forward and one reverse pass [Pearl94].
+/// one forward and one reverse pass \[Pearl94\].
 ///
 /// # Panics
 /// If the node `f` returns is not `1 × 1` or `v.len()` is not a multiple of p.

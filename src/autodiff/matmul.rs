@@ -6,7 +6,7 @@
 //!
 //! `op(A)` is m × k and `op(B)` is k × n; all buffers are row-major. Every matrix product of the
 //! autodiff and model code calls [`matmul`], which hands it to `puma_kernels::gemm_op` (packed
-//! AVX2+FMA micro-kernels chosen at run time [GotoVdG08], split over rayon threads by rows or
+//! AVX2+FMA micro-kernels chosen at run time \[GotoVdG08\], split over rayon threads by rows or
 //! columns only, so the bits do not depend on the thread count). Cost: 2·m·k·n flops.
 
 use puma_kernels::{Op, gemm_op};

@@ -6,7 +6,7 @@
 //! in `Op::vjp` that applies the transposed Jacobian. Nothing is ever formed as a
 //! Jacobian matrix: every vjp costs about as much as its forward.
 //!
-//! Designed for Pearlmutter's forward-over-reverse HVP [Pearl94] (issue 5): every op keeps
+//! Designed for Pearlmutter's forward-over-reverse HVP \[Pearl94\] (issue 5): every op keeps
 //! the indices of its parents and the few saved values (softmax probabilities) a second
 //! pass needs, and every vjp is a function of (parent values, ȳ) only, so an R-op pass can
 //! push tangents (ẋ, ȳ̇) through the same arms in creation order and then in reverse.
@@ -15,7 +15,7 @@ use super::mat::Mat;
 use super::matmul::matmul;
 
 /// The element-wise activations, one enum for the whole project (from `puma_kernels`, which
-/// also gives f″ for the HVP pass [Pearl94]):
+/// also gives f″ for the HVP pass \[Pearl94\]):
 ///
 /// | name | f(x) | f′ as the tape computes it |
 /// |---|---|---|

@@ -279,7 +279,7 @@ impl Tape {
         self.scale(s, 1.0 / len as f64)
     }
 
-    /// (μ/2)‖A‖² = (μ/2) Σ_i a_i², the weight-decay term of [J], a `1 × 1` node.
+    /// (μ/2)‖A‖² = (μ/2) Σ_i a_i², the weight-decay term of \[J\], a `1 × 1` node.
     pub fn l2(&mut self, a: Var, mu: f64) -> Var {
         let s: f64 = self.value(a).data.iter().map(|v| v * v).sum();
         self.push(Mat::scalar(0.5 * mu * s), Op::L2 { a: a.0, mu })

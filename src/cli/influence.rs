@@ -1,5 +1,5 @@
 //! `puma influence`: for a trained model, the influence of every training row on the mean
-//! test cross-entropy in the [remove] convention of DESIGN.md §1, (1/n) g_iᵀ s_test with
+//! test cross-entropy in the \[remove\] convention of DESIGN.md §1, (1/n) g_iᵀ s_test with
 //! s_test = H_ρ⁻¹ ∇L_test, written as `index,influence` CSV (see [`crate::influence`]).
 //!
 //! A value > 0 means removing the row would raise the test loss (the row is helpful); a value
@@ -64,7 +64,7 @@ pub struct InfluenceArgs {
     /// Inverse-HVP solver.
     #[arg(long, value_enum, default_value = "auto")]
     pub solver: SolverArg,
-    /// Weight decay μ of [J]; overrides the model file's `l2`.
+    /// Weight decay μ of \[J\]; overrides the model file's `l2`.
     #[arg(long)]
     pub l2: Option<f64>,
     /// Damping ρ ≥ 0 of H_ρ = ∇²J + ρI.

@@ -1,6 +1,6 @@
 //! `puma patch`: remove the influence of the training rows listed in an index file from a
 //! trained model without retraining, keeping the per-sample cross-entropy of an evaluation
-//! set unchanged (the PUMA patch of [`crate::puma`]: [eq9], [eq10], [eq5]).
+//! set unchanged (the PUMA patch of [`crate::puma`]: \[eq9\], \[eq10\], \[eq5\]).
 //!
 //! The patched model keeps the input's tensor names, dtype and metadata; only θ changes.
 //! The report puts PUMA next to naive removal (λ = 0) and, with `--compare retrain`, next to
@@ -49,14 +49,14 @@ the box [--lower, --upper], α = --alpha · α_max. θ_mod = θ̂ + η H⁻¹(Σ
 /// A target criterion measured on the evaluation set (`--target`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TargetArg {
-    /// The soft calibration error [ece] (ŷ held at θ̂).
+    /// The soft calibration error \[ece\] (ŷ held at θ̂).
     Ece,
 }
 
 /// A comparison to run (`--compare`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CompareArg {
-    /// Retrain without the marked rows, warm-started from θ̂ ([retrain]).
+    /// Retrain without the marked rows, warm-started from θ̂ (\[retrain\]).
     Retrain,
 }
 
@@ -81,7 +81,7 @@ pub struct PatchArgs {
     /// α as a fraction of α_max (0 = least squares on the box).
     #[arg(long, default_value_t = 0.01)]
     pub alpha: f64,
-    /// δ of the guard group [eq5], in nats of mean cross-entropy.
+    /// δ of the guard group \[eq5\], in nats of mean cross-entropy.
     #[arg(long, default_value_t = 0.01)]
     pub delta: f64,
     /// Cancel only predicted guard degradations (keep improvements).
@@ -96,7 +96,7 @@ pub struct PatchArgs {
     /// Up-weight only the first K rows along the Lasso path (default: every unmarked row).
     #[arg(long, value_name = "K")]
     pub upweight_k: Option<usize>,
-    /// η of [eq10] (default 1/n).
+    /// η of \[eq10\] (default 1/n).
     #[arg(long)]
     pub eta: Option<f64>,
     /// Keep η even when the guard moves more than --delta.
@@ -117,7 +117,7 @@ pub struct PatchArgs {
     /// Damping ρ ≥ 0 of H_ρ = ∇²J + ρI.
     #[arg(long, default_value_t = 0.0)]
     pub damping: f64,
-    /// Weight decay μ of [J]; overrides the model file's `l2` for the computation (the
+    /// Weight decay μ of \[J\]; overrides the model file's `l2` for the computation (the
     /// patched file keeps the input's metadata).
     #[arg(long)]
     pub l2: Option<f64>,

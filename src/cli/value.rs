@@ -119,9 +119,9 @@ pub struct ValueArgs {
 /// Runs `puma value`, writing its summary to `out`.
 ///
 /// # Errors
-/// [`Error::InvalidParam`] for a bad μ, ρ, thread count, evaluation row, or an output path
+/// [`Error::InvalidParam`](crate::Error::InvalidParam) for a bad μ, ρ, thread count, evaluation row, or an output path
 /// equal to an input or to the other output; the readers' errors; the solvers' errors;
-/// [`Error::Io`] if an output cannot be written.
+/// [`Error::Io`](crate::Error::Io) if an output cannot be written.
 pub fn run(args: &ValueArgs, out: &mut dyn Write) -> Result<()> {
     check_args(args)?;
     let progress = Progress::spinner("valuation");

@@ -1,4 +1,4 @@
-//! Primal objective, box-aware dual, duality gap and α_max of the Lasso [eq9].
+//! Primal objective, box-aware dual, duality gap and α_max of the Lasso \[eq9\].
 //!
 //! **Dual.** Write P(λ) = f(Aλ) + Σ_j g_j(λ_j) with f(y) = ½‖y − b‖² and
 //! g_j(x) = αc_j|x| + ι_\[ℓ_j,u_j\](x). Fenchel–Rockafellar duality gives, for every θ ∈ Rᵐ,
@@ -19,7 +19,7 @@
 //!
 //! **Dual point.** For a residual r, D(s·r) = s·bᵀr − ½s²‖r‖² − Σ_j h*_j(s·a_jᵀr) is concave
 //! and piecewise quadratic in s ≥ 0: each h*_j(s z_j) = k_j (s − s_j)⁺ with s_j = αc_j/|z_j|
-//! and k_j = u_j z_j (z_j > 0) or ℓ_j z_j (z_j < 0). [`ray_dual`] finds its exact maximiser
+//! and k_j = u_j z_j (z_j > 0) or ℓ_j z_j (z_j < 0). `ray_dual` finds its exact maximiser
 //! by quickselect on the break points s_j (expected O(p)); the ray contains r itself (s = 1, good with a
 //! tight box such as [0, 1]) and the classical rescaled residual r / max(1, max_j ratio_j)
 //! (good with a wide box), so it is never worse than either.
@@ -194,7 +194,7 @@ pub struct GapCertificate {
     pub gap: f64,
 }
 
-/// The duality gap of [eq9] at λ, with θ the best point of the ray through r = b − Aλ.
+/// The duality gap of \[eq9\] at λ, with θ the best point of the ray through r = b − Aλ.
 ///
 /// One residual and one Aᵀr product: 4mp flops. Independent of the solver's state, so
 /// tests and callers can certify any λ.

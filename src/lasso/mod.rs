@@ -1,4 +1,4 @@
-//! Coordinate-descent Lasso with box constraints and a certified duality gap [eq9].
+//! Coordinate-descent Lasso with box constraints and a certified duality gap \[eq9\].
 //!
 //! Computes PUMA's compensation weights: for an m × p matrix A (here Ψ_U), a target b, a
 //! penalty α ≥ 0, optional weights c_j ≥ 0 and a box ℓ_j ≤ 0 ≤ u_j,
@@ -23,7 +23,7 @@
 //! In Gram mode ([`GramMode`]) the sweep works on g = Aᵀr = Aᵀb − AᵀAλ instead, O(p) per
 //! coordinate after an O(m p²/2) set-up: worth it when m ≫ p.
 //!
-//! **Duality gap** ([eq9]; derivation in [`gap`]). With g_j(x) = αc_j|x| + ι_\[ℓ_j,u_j\](x) the
+//! **Duality gap** (\[eq9\]; derivation in [`gap`]). With g_j(x) = αc_j|x| + ι_\[ℓ_j,u_j\](x) the
 //! Fenchel dual of P is, for any θ ∈ Rᵐ (the box makes every θ dual-feasible),
 //!
 //! ```text
@@ -51,7 +51,7 @@
 //!
 //! **Notes.** α_max here is the smallest α with λ = 0 optimal *for the given box* ([`alpha_max`]):
 //! max_j (a_jᵀb)⁺ for the default [0, 1], which can be smaller than the ‖Ψ_Uᵀb‖_∞ of DESIGN.md
-//! [eq9] (that one is α_max of the symmetric box and still gives λ = 0). With α = 0 (or
+//! \[eq9\] (that one is α_max of the symmetric box and still gives λ = 0). With α = 0 (or
 //! c_j = 0) and a very wide box, h*_j(z) = u_j·z⁺ multiplies the rounding error of a_jᵀr by u_j,
 //! so the gap cannot fall below about max(u_j, −ℓ_j)·ε·‖a_j‖‖r‖: pick `tol` accordingly.
 //!
@@ -93,7 +93,7 @@ pub enum Bounds<'a> {
 }
 
 impl Default for Bounds<'_> {
-    /// The PUMA default box [0, 1]: pure up-weighting, at most doubling a point ([eq9]).
+    /// The PUMA default box [0, 1]: pure up-weighting, at most doubling a point (\[eq9\]).
     fn default() -> Self {
         Bounds::Uniform {
             lower: 0.0,

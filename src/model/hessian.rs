@@ -1,11 +1,11 @@
-//! Second-order quantities of the MLP objective [J]: exact Hessian-vector products and the
-//! dense Hessian H = ∇²J_w(θ) of DESIGN.md §1 [H] (with ρ = 0).
+//! Second-order quantities of the MLP objective \[J\]: exact Hessian-vector products and the
+//! dense Hessian H = ∇²J_w(θ) of DESIGN.md §1 \[H\] (with ρ = 0).
 //!
 //! ```text
 //! H v = (1/n) Σ_i w_i ∇²CE_i(θ) v + μ v
 //! ```
 //!
-//! Each chunk of [`CHUNK_ROWS`] samples runs Pearlmutter's R-operator [Pearl94] for k
+//! Each chunk of [`CHUNK_ROWS`] samples runs Pearlmutter's R-operator \[Pearl94\] for k
 //! directions at once, written out by hand for the layer chain (`fused.rs`, used by
 //! [`Mlp::hvp_batch`]) or on its own tape ([`crate::autodiff::hvp()`], used by
 //! [`Mlp::hvp_batch_tape`], the oracle); chunk results are added in chunk order, so the bits
@@ -87,8 +87,8 @@ impl Mlp {
         }
     }
 
-    /// H·v_j for k directions of [J] at θ (k = `v.len() / p`, direction-major), sharing
-    /// one forward and one reverse pass per chunk [Pearl94]:
+    /// H·v_j for k directions of \[J\] at θ (k = `v.len() / p`, direction-major), sharing
+    /// one forward and one reverse pass per chunk \[Pearl94\]:
     /// H v = (1/n) Σ_i w_i ∇²CE_i v + μ v. Computed by the hand-written R-operator over
     /// the layer chain (`fused.rs`); [`Mlp::hvp_batch_tape`] is the same on the tape.
     ///
@@ -138,8 +138,8 @@ impl Mlp {
         Ok(hv)
     }
 
-    /// H·v, the exact Hessian-vector product of [J] at θ (Pearlmutter's R-operator,
-    /// [Pearl94]). Cost ≈ 2–4 gradients.
+    /// H·v, the exact Hessian-vector product of \[J\] at θ (Pearlmutter's R-operator,
+    /// \[Pearl94\]). Cost ≈ 2–4 gradients.
     ///
     /// # Errors
     /// As [`Mlp::hvp_batch`]; `v.len()` must be p.
@@ -167,7 +167,7 @@ impl Mlp {
         self.hvp_batch(theta, s, v)
     }
 
-    /// The exact Hessian H = ∇²J_w(θ) of [J] (p × p, row-major), from p unit-vector HVPs
+    /// The exact Hessian H = ∇²J_w(θ) of \[J\] (p × p, row-major), from p unit-vector HVPs
     /// in batches of `batch` directions on the tape ([`Mlp::hvp_batch_tape`]): row j of H is
     /// H e_j (H is symmetric). The slow oracle for [`Mlp::hessian`]'s block assembly.
     ///
@@ -194,7 +194,7 @@ impl Mlp {
         Ok(h)
     }
 
-    /// The exact Hessian H = ∇²J_w(θ) of [J] at θ, p × p row-major and exactly symmetric,
+    /// The exact Hessian H = ∇²J_w(θ) of \[J\] at θ, p × p row-major and exactly symmetric,
     /// assembled block by block from the layer structure ([`blocks`]): each block is one GEMM
     /// over the samples, ≈ n·p² flops in all (several times cheaper than p HVPs, which
     /// [`Mlp::hessian_with`] keeps as the oracle). For p up to a few thousand.

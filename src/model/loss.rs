@@ -1,7 +1,7 @@
 //! The training data a loss is evaluated on, and per-sample losses from logits.
 //!
 //! [`Samples`] is a borrowed view of n rows: features X (n × d, row-major), integer labels
-//! y_i ∈ {0, …, K−1} and optional sample weights w_i of [J] (DESIGN.md §1):
+//! y_i ∈ {0, …, K−1} and optional sample weights w_i of \[J\] (DESIGN.md §1):
 //!
 //! ```text
 //! J_w(θ) = (1/n) Σ_i w_i CE(z_i(θ), y_i) + (μ/2)‖θ‖²,     CE(z, y) = log Σ_j e^{z_j} − z_y,
@@ -25,7 +25,7 @@ pub struct Samples<'a> {
     pub d: usize,
     /// Labels, one per row, in 0..K.
     pub y: &'a [usize],
-    /// Sample weights w_i of [J], one per row; `None` means all 1.
+    /// Sample weights w_i of \[J\], one per row; `None` means all 1.
     pub w: Option<&'a [f64]>,
 }
 

@@ -1,4 +1,4 @@
-//! The multilayer perceptron and its training objective [J] (DESIGN.md §1):
+//! The multilayer perceptron and its training objective \[J\] (DESIGN.md §1):
 //!
 //! ```text
 //! h_0 = x,   h_{l+1} = f(h_l W_lᵀ + b_l) for hidden layers,   z = h_{L−1} W_{L−1}ᵀ + b_{L−1},
@@ -37,7 +37,7 @@ pub struct Mlp {
     layout: Layout,
     /// The activation f of the hidden layers (unused without hidden layers).
     pub activation: Activation,
-    /// The weight decay μ ≥ 0 of [J], applied to every parameter, biases included.
+    /// The weight decay μ ≥ 0 of \[J\], applied to every parameter, biases included.
     pub l2: f64,
 }
 
@@ -118,7 +118,7 @@ impl Mlp {
     }
 
     /// Records Σ_i w_i CE_i over the samples `s` on a tape (Σ_i CE_i without weights): the
-    /// data term of [J] before the 1/n, shared by the gradient and the HVP passes.
+    /// data term of \[J\] before the 1/n, shared by the gradient and the HVP passes.
     pub(crate) fn weighted_loss_on(&self, tape: &mut Tape, theta: Var, s: &Samples) -> Var {
         let x = tape.constant(Mat::from_vec(s.n(), s.d, s.x.to_vec()));
         let z = self.logits_on(tape, theta, x);
@@ -224,7 +224,7 @@ impl Mlp {
         (total, g)
     }
 
-    /// J_w(θ) and ∇J_w(θ) of [J]: (1/n) Σ_i w_i CE_i + (μ/2)‖θ‖², gradient
+    /// J_w(θ) and ∇J_w(θ) of \[J\]: (1/n) Σ_i w_i CE_i + (μ/2)‖θ‖², gradient
     /// (1/n) Σ_i w_i ∇CE_i + μθ.
     ///
     /// Computed by the fused forward and backward pass over the layer chain (`fused.rs`);
@@ -267,7 +267,7 @@ impl Mlp {
         Ok((sum * inv_n + decay, g))
     }
 
-    /// J_w(θ) of [J] alone (one forward pass per chunk).
+    /// J_w(θ) of \[J\] alone (one forward pass per chunk).
     ///
     /// # Errors
     /// As [`Mlp::value_and_grad`].

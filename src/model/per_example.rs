@@ -1,5 +1,5 @@
 //! Dot products of given vectors with every per-example gradient, without a p × n buffer
-//! (DESIGN.md §1 [g]: g_i = ∇_θ CE(z_i, y_i), without the weight-decay term).
+//! (DESIGN.md §1 \[g\]: g_i = ∇_θ CE(z_i, y_i), without the weight-decay term).
 //!
 //! For a dense layer z_i = W h_i + b, the per-example gradient is g_i^W = δ_i h_iᵀ and
 //! g_i^b = δ_i, where δ_i = ∂CE_i/∂z_i is row i of the batched reverse pass (samples are
@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 
 impl Mlp {
     /// P = (s_cᵀ g_i) for all n samples i and m directions c, an n × m row-major matrix,
-    /// with g_i = ∇_θ CE(z_i, y_i) the per-example gradient of [g] (no μθ, sample weights
+    /// with g_i = ∇_θ CE(z_i, y_i) the per-example gradient of \[g\] (no μθ, sample weights
     /// ignored) and `S` the p × m row-major matrix whose columns are the s_c.
     ///
     /// # Errors

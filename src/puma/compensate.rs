@@ -37,7 +37,7 @@ pub(crate) struct GuardPsi {
 }
 
 impl GuardPsi {
-    /// Σ_{k ∈ idx} ψ_k over the stacked rows (Ψ_idx 1 of [eq9]).
+    /// Σ_{k ∈ idx} ψ_k over the stacked rows (Ψ_idx 1 of \[eq9\]).
     pub fn sum_over(&self, idx: &[usize]) -> Vec<f64> {
         let mut b = vec![0.0; self.m];
         for &i in idx {
@@ -71,7 +71,7 @@ impl GuardPsi {
     }
 }
 
-/// ψ of every training point over the rows of every guard group [ψ], stacked.
+/// ψ of every training point over the rows of every guard group \[ψ\], stacked.
 ///
 /// # Errors
 /// As [`crate::valuation::psi`].
@@ -113,7 +113,7 @@ pub(crate) fn guard_psi(
     })
 }
 
-/// The Lasso target b of [eq9] from b₀ = Ψ_M 1: b₀ itself (two-sided), or only its predicted
+/// The Lasso target b of \[eq9\] from b₀ = Ψ_M 1: b₀ itself (two-sided), or only its predicted
 /// degradations (one-sided: the positive part of a loss-like row, the negative part of a
 /// higher-is-better row).
 pub(crate) fn target(b0: &[f64], loss_like: &[bool], sides: Sides) -> Vec<f64> {
@@ -129,7 +129,7 @@ pub(crate) fn target(b0: &[f64], loss_like: &[bool], sides: Sides) -> Vec<f64> {
 
 /// The up-weight set U as training indices (sorted), disjoint from the marked set.
 ///
-/// [`UpWeight::LassoPath`] runs the path of [eq9] over every unmarked column from α_max
+/// [`UpWeight::LassoPath`] runs the path of \[eq9\] over every unmarked column from α_max
 /// down to 1e-4·α_max (`path_steps` penalties) and keeps the first k columns to become
 /// non-zero (ties: larger |λ_j| first).
 ///
@@ -205,7 +205,7 @@ pub(crate) fn choose_upweight(
     }
 }
 
-/// λ* of [eq9] on the columns `u`: α = a_rel · α_max with the box-aware α_max of
+/// λ* of \[eq9\] on the columns `u`: α = a_rel · α_max with the box-aware α_max of
 /// [`crate::lasso::alpha_max`]. Returns (λ*, α_max, α, the Lasso's report).
 ///
 /// # Errors

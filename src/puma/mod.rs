@@ -1,6 +1,6 @@
 //! The PUMA patch: remove the influence of marked training points M from a trained θ̂
-//! without retraining, while the guard criteria G stay unchanged (DESIGN.md §1 [eq9],
-//! [eq10], [eq5]; [PUMA]).
+//! without retraining, while the guard criteria G stay unchanged (DESIGN.md §1 \[eq9\],
+//! \[eq10\], \[eq5\]; \[PUMA\]).
 //!
 //! ```text
 //! ψ_i     = J_G H_ρ⁻¹ g_i                              per training point, over the guard rows [ψ]
@@ -10,12 +10,12 @@
 //! accept  | mean_G C(θ_mod) − mean_G C(θ̂) | ≤ δ_G per guard group, else η ← η/2       [eq5]
 //! ```
 //!
-//! With η = 1/n, θ_mod is the Newton step toward [retrain-w] (w = 0 on M, 1 + λ* on U);
+//! With η = 1/n, θ_mod is the Newton step toward \[retrain-w\] (w = 0 on M, 1 + λ* on U);
 //! naive removal is λ = 0. Iterated patching repeats the step with the actual ∇J_w at the
-//! current θ (H_ρ fixed at θ̂) and converges to [retrain-w]; [retrain] (w = 0 on M) is the
+//! current θ (H_ρ fixed at θ̂) and converges to \[retrain-w\]; \[retrain\] (w = 0 on M) is the
 //! product comparison. [`patch`] runs all of them on request and reports them side by side
 //! ([`PatchReport`]): accuracy and mean loss on M, U, the rest of training and any named
-//! evaluation set, ‖θ − θ_retrain‖/‖θ̂ − θ_retrain‖, prediction flips against [retrain],
+//! evaluation set, ‖θ − θ_retrain‖/‖θ̂ − θ_retrain‖, prediction flips against \[retrain\],
 //! predicted vs actual change of every criterion, wall times.
 //!
 //! Cost (DESIGN.md §2): m_G + 2 solves (one cached Cholesky factor on the exact path), one
@@ -61,17 +61,17 @@ use crate::lasso::LassoParams;
 use crate::model::train::TrainParams;
 use crate::model::{Mlp, Samples};
 
-/// A guard group: a criterion that must stay unchanged, with its tolerance δ_G of [eq5]
+/// A guard group: a criterion that must stay unchanged, with its tolerance δ_G of \[eq5\]
 /// (nats for a loss, the criterion's own unit otherwise).
 #[derive(Clone, Copy)]
 pub struct Guard<'a> {
-    /// The criterion (all its rows are guarded; [eq5] checks their mean).
+    /// The criterion (all its rows are guarded; \[eq5\] checks their mean).
     pub criterion: &'a dyn Criterion,
     /// δ_G ≥ 0.
     pub delta: f64,
 }
 
-/// Which guard changes [eq9] cancels.
+/// Which guard changes \[eq9\] cancels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Sides {
     /// b = Ψ_M 1: every guard row stays unchanged. The default.
@@ -91,7 +91,7 @@ impl Sides {
     }
 }
 
-/// The up-weight set U of [eq9] (always disjoint from M).
+/// The up-weight set U of \[eq9\] (always disjoint from M).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum UpWeight {
     /// Every unmarked training point. The default.
@@ -99,7 +99,7 @@ pub enum UpWeight {
     Unmarked,
     /// The given training rows.
     Given(Vec<usize>),
-    /// The first k unmarked points to enter the Lasso path of [eq9] (α from α_max down to
+    /// The first k unmarked points to enter the Lasso path of \[eq9\] (α from α_max down to
     /// 1e-4·α_max over `path_steps` geometric steps).
     LassoPath {
         /// |U|, ≥ 1.
@@ -126,9 +126,9 @@ impl UpWeight {
 pub struct PatchInput<'a> {
     /// The model (layer sizes, activation, μ).
     pub mlp: &'a Mlp,
-    /// θ̂, a minimiser of [J] on `train`.
+    /// θ̂, a minimiser of \[J\] on `train`.
     pub theta: &'a [f64],
-    /// The training set θ̂ was fitted on (weights must be `None`: [J] with w = 1).
+    /// The training set θ̂ was fitted on (weights must be `None`: \[J\] with w = 1).
     pub train: Samples<'a>,
     /// M: training rows whose influence is removed (distinct, non-empty, not every row).
     pub marked: &'a [usize],
@@ -171,19 +171,19 @@ impl<'a> PatchInput<'a> {
 /// | `max_halvings` | 10 | any |
 /// | `iterate` | 0 | steps of iterated patching |
 /// | `iterate_tol` | 1e-11 | ≥ 0 (‖∇J_w‖∞) |
-/// | `retrain` | false | run [retrain] for the comparison |
+/// | `retrain` | false | run \[retrain\] for the comparison |
 #[derive(Clone, Debug, PartialEq)]
 pub struct PatchParams {
-    /// a_rel: α = a_rel · α_max of [eq9]. Default 0.01.
+    /// a_rel: α = a_rel · α_max of \[eq9\]. Default 0.01.
     pub alpha_rel: f64,
     /// The box [ℓ, u] of λ. Default [0, 1] (pure up-weighting, at most doubling a point);
     /// ℓ ≥ −1 keeps every weight 1 + λ_j ≥ 0.
     pub bounds: (f64, f64),
     /// Two- or one-sided compensation. Default two-sided.
     pub sides: Sides,
-    /// η of [eq10]; `None` means 1/n (the Newton step toward [retrain-w]).
+    /// η of \[eq10\]; `None` means 1/n (the Newton step toward \[retrain-w\]).
     pub eta: Option<f64>,
-    /// Halve η while a guard group moves more than its δ [eq5]. Default on.
+    /// Halve η while a guard group moves more than its δ \[eq5\]. Default on.
     pub shrink: bool,
     /// Most halvings of η. Default 10.
     pub max_halvings: usize,
@@ -191,9 +191,9 @@ pub struct PatchParams {
     pub iterate: usize,
     /// Stop iterating at ‖∇J_w‖∞ ≤ this. Default 1e-11.
     pub iterate_tol: f64,
-    /// Also run [retrain] (warm start from θ̂) and compare. Default false.
+    /// Also run \[retrain\] (warm start from θ̂) and compare. Default false.
     pub retrain: bool,
-    /// Settings of [retrain]. Default [`TrainParams::default`].
+    /// Settings of \[retrain\]. Default [`TrainParams::default`].
     pub retrain_params: TrainParams,
     /// Settings of the Lasso. Default [`LassoParams::default`].
     pub lasso: LassoParams,
@@ -220,13 +220,13 @@ impl Default for PatchParams {
 /// The result of [`patch`]: the patched parameters of every variant, λ*, and the report.
 #[derive(Clone, Debug)]
 pub struct Patch {
-    /// θ_mod of [eq10] at the returned η.
+    /// θ_mod of \[eq10\] at the returned η.
     pub theta_mod: Vec<f64>,
-    /// Naive removal: [eq10] with λ = 0, same η.
+    /// Naive removal: \[eq10\] with λ = 0, same η.
     pub theta_naive: Vec<f64>,
     /// Iterated patching from θ_mod, when asked for.
     pub theta_iterated: Option<Vec<f64>>,
-    /// [retrain], when asked for.
+    /// \[retrain\], when asked for.
     pub theta_retrain: Option<Vec<f64>>,
     /// M, sorted.
     pub marked: Vec<usize>,

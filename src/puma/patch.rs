@@ -1,6 +1,6 @@
 //! Running the patch: [`prepare`] (ψ over the guard rows, independent of M), then
-//! [`patch_prepared`] ([eq9] λ*, the [eq10] step, η shrinking under [eq5], naive removal,
-//! iterated patching, [retrain]) and the assembly of the [`PatchReport`].
+//! [`patch_prepared`] (\[eq9\] λ*, the \[eq10\] step, η shrinking under \[eq5\], naive removal,
+//! iterated patching, \[retrain\]) and the assembly of the [`PatchReport`].
 
 use std::time::Instant;
 
@@ -35,10 +35,10 @@ pub fn patch(
     patch_with_operator(input, params, solver, op.as_ref())
 }
 
-/// The PUMA patch of `input` ([eq9], [eq10], [eq5]), naive removal, and on request iterated
-/// patching and [retrain], with the [`PatchReport`] comparing them.
+/// The PUMA patch of `input` (\[eq9\], \[eq10\], \[eq5\]), naive removal, and on request iterated
+/// patching and \[retrain\], with the [`PatchReport`] comparing them.
 ///
-/// `solver` and `op` give H_ρ⁻¹ at θ̂; every solve (m_G guard directions, the two [eq10]
+/// `solver` and `op` give H_ρ⁻¹ at θ̂; every solve (m_G guard directions, the two \[eq10\]
 /// directions, the iterated steps) reuses them. This is [`prepare`] followed by
 /// [`patch_prepared`].
 ///
@@ -78,7 +78,7 @@ impl Prepared {
     }
 }
 
-/// [ψ] over the guard rows of `input` for every training point: Σ_G m_G solves and one
+/// \[ψ\] over the guard rows of `input` for every training point: Σ_G m_G solves and one
 /// per-example pass per group. `input.marked` is not used.
 ///
 /// # Errors

@@ -1,6 +1,6 @@
 //! What a patch did, as data and as JSON: predicted vs actual change of every criterion
-//! ([eq5]), accuracy and mean loss of each model on each evaluation set, prediction flips
-//! against [retrain], distances to θ_retrain and wall times.
+//! (\[eq5\]), accuracy and mean loss of each model on each evaluation set, prediction flips
+//! against \[retrain\], distances to θ_retrain and wall times.
 
 use serde_json::{Value, json};
 
@@ -15,7 +15,7 @@ use super::IterateInfo;
 /// Summary statistics of a change vector Δ over criterion rows.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Change {
-    /// mean_v Δ_v: the [eq5] quantity mean_G C(θ) − mean_G C(θ̂).
+    /// mean_v Δ_v: the \[eq5\] quantity mean_G C(θ) − mean_G C(θ̂).
     pub mean: f64,
     /// sqrt(mean_v Δ_v²).
     pub rms: f64,
@@ -42,7 +42,7 @@ impl Change {
 /// Whether a criterion is guarded or only measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
-    /// A guard G: compensated by [eq9], checked against δ by [eq5].
+    /// A guard G: compensated by \[eq9\], checked against δ by \[eq5\].
     Guard,
     /// A target T: measured, never compensated.
     Target,
@@ -55,7 +55,7 @@ pub struct CriterionChange {
     pub name: String,
     /// Guard or target.
     pub role: Role,
-    /// The guard group's δ of [eq5] (`None` for a target).
+    /// The guard group's δ of \[eq5\] (`None` for a target).
     pub delta: Option<f64>,
     /// C(θ̂), one entry per row.
     pub before: Vec<f64>,
@@ -106,7 +106,7 @@ impl CriterionChange {
     }
 }
 
-/// Prediction flips of a model against [retrain] on one evaluation set: among the points
+/// Prediction flips of a model against \[retrain\] on one evaluation set: among the points
 /// where θ_retrain predicts another class than θ̂, how many the model also predicts as
 /// θ_retrain does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,7 +163,7 @@ pub fn flips(
 }
 
 /// One model's quality: accuracy and mean loss on every evaluation set, its distance to
-/// θ_retrain, and its flips against [retrain].
+/// θ_retrain, and its flips against \[retrain\].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelSummary {
     /// "theta_hat", "puma", "naive", "iterated" or "retrain".
@@ -173,11 +173,11 @@ pub struct ModelSummary {
     pub seconds: f64,
     /// `(set, evaluation)` for every non-empty evaluation set.
     pub sets: Vec<(String, Evaluation)>,
-    /// ‖θ − θ_retrain‖ / ‖θ̂ − θ_retrain‖ when [retrain] was run.
+    /// ‖θ − θ_retrain‖ / ‖θ̂ − θ_retrain‖ when \[retrain\] was run.
     pub rel_dist_to_retrain: Option<f64>,
     /// ‖θ − θ̂‖.
     pub dist_to_theta_hat: f64,
-    /// `(set, flips)` against [retrain] when it was run.
+    /// `(set, flips)` against \[retrain\] when it was run.
     pub flips: Vec<(String, Flips)>,
 }
 
@@ -225,7 +225,7 @@ impl ModelSummary {
     }
 }
 
-/// The [eq5] check of one guard group for the PUMA step.
+/// The \[eq5\] check of one guard group for the PUMA step.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupCheck {
     /// The guard criterion's name.
@@ -234,7 +234,7 @@ pub struct GroupCheck {
     pub delta: f64,
     /// mean_G C(θ_mod) − mean_G C(θ̂) for the returned θ_mod (signed).
     pub change: f64,
-    /// What [eq5] compares with δ: |change| two-sided; one-sided only a degradation
+    /// What \[eq5\] compares with δ: |change| two-sided; one-sided only a degradation
     /// (max(change, 0) for a loss-like guard, max(−change, 0) otherwise).
     pub moved: f64,
     /// `moved ≤ δ`.
@@ -246,9 +246,9 @@ pub struct GroupCheck {
 pub struct Timings {
     /// ψ over the guards (includes the Hessian factorisation on the exact path).
     pub psi: f64,
-    /// Choice of U and the Lasso of [eq9].
+    /// Choice of U and the Lasso of \[eq9\].
     pub lasso: f64,
-    /// The [eq10] step (two weighted gradients, one two-column solve).
+    /// The \[eq10\] step (two weighted gradients, one two-column solve).
     pub step: f64,
     /// η shrinking (criterion evaluations only).
     pub shrink: f64,
@@ -256,7 +256,7 @@ pub struct Timings {
     pub patch: f64,
     /// Iterated patching.
     pub iterate: f64,
-    /// [retrain], warm-started from θ̂.
+    /// \[retrain\], warm-started from θ̂.
     pub retrain: f64,
     /// Evaluations for this report.
     pub report: f64,
@@ -285,7 +285,7 @@ pub struct PatchReport {
     pub bounds: (f64, f64),
     /// a_rel.
     pub alpha_rel: f64,
-    /// Box-aware α_max of [eq9].
+    /// Box-aware α_max of \[eq9\].
     pub alpha_max: f64,
     /// α = a_rel · α_max.
     pub alpha: f64,
@@ -305,17 +305,17 @@ pub struct PatchReport {
     pub halvings: usize,
     /// Whether η shrinking was on.
     pub shrink: bool,
-    /// [eq5] for every guard group at the returned η.
+    /// \[eq5\] for every guard group at the returned η.
     pub groups: Vec<GroupCheck>,
     /// Every guard and target: predicted and actual change.
     pub criteria: Vec<CriterionChange>,
-    /// θ̂, PUMA, naive, iterated and [retrain].
+    /// θ̂, PUMA, naive, iterated and \[retrain\].
     pub models: Vec<ModelSummary>,
     /// Iterated patching, when asked for.
     pub iterate: Option<IterateInfo>,
     /// Damping ρ of the solves.
     pub rho: f64,
-    /// Every solve: the guard directions, then the two [eq10] directions.
+    /// Every solve: the guard directions, then the two \[eq10\] directions.
     pub solves: Vec<SolveReport>,
     /// Wall times.
     pub seconds: Timings,

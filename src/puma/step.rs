@@ -1,5 +1,5 @@
-//! The patch step [eq10], its η shrinking under the guard tolerances [eq5], and iterated
-//! patching toward [retrain-w].
+//! The patch step \[eq10\], its η shrinking under the guard tolerances \[eq5\], and iterated
+//! patching toward \[retrain-w\].
 //!
 //! ```text
 //! r_M   = (1/n) Σ_{k∈M} g_k,   r_U = (1/n) Σ_{j∈U} λ*_j g_j        (gradients of weighted sums)
@@ -10,7 +10,7 @@
 //!
 //! A sum Σ v_i g_i over a set is the gradient of the weighted loss sum with weights v (+1 on
 //! M, λ_j on U, 0 elsewhere): one gradient pass, no p × n matrix. With η = 1/n the step is
-//! the Newton step toward [retrain-w] (w = 0 on M, 1 + λ* on U) from a minimiser θ̂, since
+//! the Newton step toward \[retrain-w\] (w = 0 on M, 1 + λ* on U) from a minimiser θ̂, since
 //! ∇J_w(θ̂) = ∇J(θ̂) − r_M + r_U. Iterated patching repeats it with the actual gradient:
 //!
 //! ```text
@@ -25,7 +25,7 @@ use crate::model::train::inf_norm;
 use crate::model::{Mlp, Samples};
 use crate::solvers::{HessianOperator, InverseHvp, SolveReport};
 
-/// (1/n) Σ_i v_i g_i over the training set, g_i = ∇CE(z_i, θ) [g] (no μθ term): the
+/// (1/n) Σ_i v_i g_i over the training set, g_i = ∇CE(z_i, θ) \[g\] (no μθ term): the
 /// gradient of the v-weighted loss sum divided by n, one gradient pass.
 ///
 /// # Errors
@@ -37,7 +37,7 @@ pub fn weighted_grad_sum(mlp: &Mlp, theta: &[f64], train: &Samples, v: &[f64]) -
     Ok(mlp0.value_and_grad(theta, &s)?.1) // (1/n) Σ v_i g_i
 }
 
-/// The training weights of [retrain-w] for a patch: 0 on M, 1 + λ_j on U, 1 elsewhere.
+/// The training weights of \[retrain-w\] for a patch: 0 on M, 1 + λ_j on U, 1 elsewhere.
 pub fn patch_weights(n: usize, marked: &[usize], upweighted: &[usize], lambda: &[f64]) -> Vec<f64> {
     let mut w = vec![1.0; n];
     for &k in marked {
@@ -56,7 +56,7 @@ pub(crate) struct Directions {
     pub reports: Vec<SolveReport>,
 }
 
-/// d_M and d_U of [eq10] from one `solve_many` with two right-hand sides.
+/// d_M and d_U of \[eq10\] from one `solve_many` with two right-hand sides.
 ///
 /// # Errors
 /// As [`weighted_grad_sum`] and [`InverseHvp::solve_many`].
@@ -112,7 +112,7 @@ pub struct IterateInfo {
     pub steps: usize,
     /// ‖∇J_w(θ)‖∞ at the start and after each step (length steps + 1).
     pub grad_inf_history: Vec<f64>,
-    /// Step lengths t accepted by the line search (1 = the full [eq10] step).
+    /// Step lengths t accepted by the line search (1 = the full \[eq10\] step).
     pub step_lengths: Vec<f64>,
     /// ‖∇J_w(θ)‖∞ at the returned θ.
     pub grad_inf: f64,
@@ -123,10 +123,10 @@ pub struct IterateInfo {
 /// Secant pairs kept by [`iterate`] (L-BFGS memory).
 pub const ITERATE_MEMORY: usize = 10;
 
-/// Iterated patching: from `theta`, steps θ ← θ − t·d toward [retrain-w] for at most
+/// Iterated patching: from `theta`, steps θ ← θ − t·d toward \[retrain-w\] for at most
 /// `max_steps` steps, stopping at ‖∇J_w‖∞ ≤ `tol` or at the rounding floor.
 ///
-/// The first direction is the [eq10] step with the actual gradient, d = H_ρ⁻¹∇J_w(θ) (H_ρ
+/// The first direction is the \[eq10\] step with the actual gradient, d = H_ρ⁻¹∇J_w(θ) (H_ρ
 /// fixed at θ̂, one cached-factor solve). Later directions correct the fixed H_ρ by the
 /// secant pairs (s_k, y_k) = (Δθ, Δ∇J_w) of the last [`ITERATE_MEMORY`] steps: the L-BFGS
 /// two-loop recursion [NW06, Alg. 7.4] with H_ρ⁻¹ as its initial inverse Hessian, so each

@@ -1,12 +1,12 @@
 //! Block conjugate gradients for H_ρ X = B with m right-hand sides at once (DESIGN.md §2: "S
 //! = H_ρ⁻¹ J_Cᵀ is m solves, block CG over batched HVPs"), the `solve_many` of [`super::Cg`].
 //!
-//! O'Leary's block CG [OLe80] searches one Krylov space for all columns: every iteration
+//! O'Leary's block CG \[OLe80\] searches one Krylov space for all columns: every iteration
 //! multiplies a block of s ≤ m directions by H_ρ (one batched HVP, a GEMM per layer for an
 //! MLP), and every column takes the best step in the span of all of them. Each column thus
 //! converges in about the iterations of a single CG run on the spectrum deflated by the other
 //! columns' Krylov vectors, and the whole block in at most ⌈p/s⌉ + a few iterations. The form
-//! used is the breakdown-free variant of Ji & Li [JL17], which orthonormalises the directions
+//! used is the breakdown-free variant of Ji & Li \[JL17\], which orthonormalises the directions
 //! and drops the dependent ones (deflation), so coinciding or dependent right-hand sides cannot
 //! make PᵀH_ρP singular:
 //!
@@ -31,8 +31,8 @@
 //! column's residual history, and as `hvps` its share of the batched HVP columns (each pass
 //! divided evenly over the columns active in it, rounded up), plus its true-residual checks.
 //!
-//! [OLe80] D. P. O'Leary, The block conjugate gradient algorithm and related methods, Linear
-//! Algebra Appl. 29 (1980). [JL17] H. Ji, Y. Li, A breakdown-free block conjugate gradient
+//! \[OLe80\] D. P. O'Leary, The block conjugate gradient algorithm and related methods, Linear
+//! Algebra Appl. 29 (1980). \[JL17\] H. Ji, Y. Li, A breakdown-free block conjugate gradient
 //! method, BIT 57 (2017).
 
 use super::{

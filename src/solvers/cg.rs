@@ -1,4 +1,4 @@
-//! Matrix-free conjugate gradients on H_ρ = H + ρI of DESIGN.md §1 [H], one HVP per
+//! Matrix-free conjugate gradients on H_ρ = H + ρI of DESIGN.md §1 \[H\], one HVP per
 //! iteration, optionally preconditioned by the Jacobi diagonal M = diag(H) + ρI
 //! [NW06, Alg. 5.3]:
 //!
@@ -16,7 +16,7 @@
 //! fresh one. Error bound: ‖x − x*‖ ≤ ‖r‖/(μ + ρ) when the operator states convexity μ.
 //!
 //! Cost: one HVP plus O(p) per iteration; in exact arithmetic at most p iterations, in
-//! practice O(√κ log(1/tol)) for κ = σ_max/σ_min [NW06, §5.1]. s_test of [KL-loss] is one
+//! practice O(√κ log(1/tol)) for κ = σ_max/σ_min [NW06, §5.1]. s_test of \[KL-loss\] is one
 //! solve [KL17, §3].
 
 use super::block_cg::{BlockSettings, block_cg};
@@ -30,7 +30,7 @@ use crate::kernels;
 /// Settings of [`Cg`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct CgParams {
-    /// Damping ρ of [H]. Default 0; finite, ≥ 0.
+    /// Damping ρ of \[H\]. Default 0; finite, ≥ 0.
     pub rho: f64,
     /// Relative tolerance on the true residual ‖H_ρx − b‖/‖b‖. Default 1e-11 (with κ ≲ 10³
     /// the answer then agrees with the exact one to ≲ 1e-8 relative); in (0, 1).

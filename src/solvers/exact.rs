@@ -1,4 +1,4 @@
-//! The exact inverse-HVP: H_ρ = H + ρI of DESIGN.md §1 [H] factored once as LLᵀ by the
+//! The exact inverse-HVP: H_ρ = H + ρI of DESIGN.md §1 \[H\] factored once as LLᵀ by the
 //! kernels' blocked Cholesky, the factor cached and reused for every right-hand side.
 //!
 //! ```text
@@ -22,7 +22,7 @@
 //! A convex model's μ + ρ is used when it is larger.
 //!
 //! Influence needs s_test = H_ρ⁻¹ ∇L_test and self-influence g_iᵀ H_ρ⁻¹ g_i for all i
-//! ([KL-loss], [self], [KL17]): one factor serves all of them.
+//! (\[KL-loss\], \[self\], \[KL17\]): one factor serves all of them.
 
 use super::{
     HessianOperator, InverseHvp, Method, SigmaBound, SigmaSource, SolveReport, Stop, best_sigma,
@@ -50,7 +50,7 @@ pub enum DampingPolicy {
 /// Settings of [`Exact`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExactParams {
-    /// Damping ρ of [H]. Default 0; finite, ≥ 0.
+    /// Damping ρ of \[H\]. Default 0; finite, ≥ 0.
     pub rho: f64,
     /// What to do with an indefinite H_ρ. Default [`DampingPolicy::Fixed`].
     pub damping: DampingPolicy,

@@ -1,5 +1,5 @@
 //! Lanczos estimates of the extreme eigenvalues σ_min, σ_max of H_ρ = H + ρI (DESIGN.md §1
-//! [H]): LiSSA's scale s > (σ_max + ρ)/2 [LiSSA], the condition number in reports, and
+//! \[H\]): LiSSA's scale s > (σ_max + ρ)/2 \[LiSSA\], the condition number in reports, and
 //! damping advice.
 //!
 //! k steps of the Lanczos recurrence from a seeded unit vector q₁ build an orthonormal basis
@@ -29,7 +29,7 @@ use crate::kernels;
 /// Settings of [`lanczos`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct LanczosParams {
-    /// Damping ρ of [H]. Default 0; finite, ≥ 0.
+    /// Damping ρ of \[H\]. Default 0; finite, ≥ 0.
     pub rho: f64,
     /// Lanczos steps k (capped at p). Default 30; ≥ 1.
     pub steps: usize,

@@ -1,5 +1,5 @@
-//! LiSSA: the stochastic Neumann-series inverse-HVP of [LiSSA] as used for influence by
-//! [KL17, §3], on H_ρ = H + ρI of DESIGN.md §1 [H]:
+//! LiSSA: the stochastic Neumann-series inverse-HVP of \[LiSSA\] as used for influence by
+//! [KL17, §3], on H_ρ = H + ρI of DESIGN.md §1 \[H\]:
 //!
 //! ```text
 //! x₀ = b,   x_{t+1} = b + x_t − (H_{B_t} + ρI) x_t / s,   answer x_T / s
@@ -37,7 +37,7 @@ use crate::kernels;
 /// Settings of [`Lissa`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct LissaParams {
-    /// Damping ρ of [H]. Default 0; finite, ≥ 0 (LiSSA needs H_B + ρI ≻ 0).
+    /// Damping ρ of \[H\]. Default 0; finite, ≥ 0 (LiSSA needs H_B + ρI ≻ 0).
     pub rho: f64,
     /// Steps T per repeat; `None` chooses T = ⌈s/(ρ + μ)·ln(1/depth_tol)⌉ (μ the operator's
     /// convexity bound, 0 if unknown), at most `max_depth`. Default `None`; ≥ 1 when given.

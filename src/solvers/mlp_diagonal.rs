@@ -1,4 +1,4 @@
-//! The exact diagonal of an MLP's Hessian H = ∇²J_w(θ) of DESIGN.md §1 [H], from the layer
+//! The exact diagonal of an MLP's Hessian H = ∇²J_w(θ) of DESIGN.md §1 \[H\], from the layer
 //! structure, for the Jacobi preconditioner of [`super::Cg`] (not from p HVPs).
 //!
 //! A weight `W_l[a,b]` reaches the loss of sample i only through the pre-activation
@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::model::mlp::CHUNK_ROWS;
 use crate::model::{Mlp, Samples};
 
-/// diag H of [J] at θ on `s`: (1/n) Σ_i w_i diag ∇²CE_i(θ) + μ, exact (see the module doc).
+/// diag H of \[J\] at θ on `s`: (1/n) Σ_i w_i diag ∇²CE_i(θ) + μ, exact (see the module doc).
 ///
 /// # Errors
 /// As [`Mlp::check`]; [`Error::InvalidParam`] for an empty sample set.

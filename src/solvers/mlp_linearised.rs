@@ -1,8 +1,8 @@
-//! Hessian-vector products of an MLP's objective [J] at a fixed θ̂ with the forward and
+//! Hessian-vector products of an MLP's objective \[J\] at a fixed θ̂ with the forward and
 //! backward pass done once: the linearisation that CG and block CG reuse for every product
 //! (what `jax.linearize` does), so an HVP inside a solver costs only the R-passes.
 //!
-//! Pearlmutter's R-operator [Pearl94] on the layer chain z_l = h_l W_lᵀ + b_l,
+//! Pearlmutter's R-operator \[Pearl94\] on the layer chain z_l = h_l W_lᵀ + b_l,
 //! h_{l+1} = f(z_l), with everything that depends only on θ̂ cached per chunk of rows: h_l,
 //! f′(z_l), f″(z_l), the softmax P, δ_l = ∂(w_i CE_i)/∂z_l and g_l = δ_{l+1} W_{l+1}
 //! (= ∂/∂h_{l+1}). For a direction v with blocks V_l, c_l:

@@ -1,8 +1,8 @@
-//! Inverse-HVP solvers: x = H_ρ⁻¹ b for the damped Hessian of DESIGN.md §1 [H],
+//! Inverse-HVP solvers: x = H_ρ⁻¹ b for the damped Hessian of DESIGN.md §1 \[H\],
 //! H_ρ = ∇²J(θ̂) + ρI, with a report that says how accurate x is.
 //!
-//! Every influence quantity is one such solve: s_test = H_ρ⁻¹ ∇L_test for [KL-loss] and
-//! [remove], φ_i = H_ρ⁻¹ g_i for [KL-params] and the self-influence g_iᵀ H_ρ⁻¹ g_i of [self]
+//! Every influence quantity is one such solve: s_test = H_ρ⁻¹ ∇L_test for \[KL-loss\] and
+//! \[remove\], φ_i = H_ρ⁻¹ g_i for \[KL-params\] and the self-influence g_iᵀ H_ρ⁻¹ g_i of \[self\]
 //! [KL17, §2.1]. The solvers see the Hessian only through a [`HessianOperator`] (H·v, and
 //! optionally the dense matrix, its diagonal, sampled-batch products), so the same code serves
 //! a closed-form logistic Hessian ([`DenseHessian`]) and matrix-free autodiff HVPs.
@@ -11,13 +11,13 @@
 //! |---|---|---|
 //! | [`Exact`] | H_ρ = LLᵀ once (kernels' blocked Cholesky), cached; two triangular solves per b | p³/3 once, 2p² per b |
 //! | [`Cg`] | (Jacobi-preconditioned) conjugate gradients on HVPs [NW06, Alg. 5.3]; `solve_many` is block CG ([`block_cg`]) | one HVP per iteration; a block: one batched HVP of its active directions per iteration |
-//! | [`Lissa`] | x ← b + x − (H_B + ρI)x/s on seeded batches, answer x/s [LiSSA] | depth × repeats batch HVPs |
+//! | [`Lissa`] | x ← b + x − (H_B + ρI)x/s on seeded batches, answer x/s \[LiSSA\] | depth × repeats batch HVPs |
 //!
 //! [`MlpHessian`] adapts an MLP's exact autodiff HVPs to the operator trait: products by the
 //! R-passes over a linearisation cached at θ̂ ([`mlp_linearised`], ≈ 0.6 of a standalone HVP),
 //! the exact diagonal from the layer structure ([`mlp_diagonal`]) and the dense H block by
 //! block.
-//! [`lanczos`] estimates σ_min and σ_max (LiSSA's scale, damping advice); [`auto`] picks
+//! [`lanczos()`] estimates σ_min and σ_max (LiSSA's scale, damping advice); [`auto`] picks
 //! exact when the dense H_ρ fits the memory budget and p ≤ 5,000, else CG.
 //!
 //! Every solve ends with a fresh HVP: the [`SolveReport`] carries the true relative
@@ -46,7 +46,7 @@ pub use model_op::MlpHessian;
 use crate::error::{Error, Result};
 use crate::kernels::{self, Op};
 
-/// The Hessian H = ∇²J(θ̂) of [H] (undamped; μI included) seen through its products.
+/// The Hessian H = ∇²J(θ̂) of \[H\] (undamped; μI included) seen through its products.
 ///
 /// Only [`dim`](Self::dim) and [`hvp`](Self::hvp) are required. The optional methods let a
 /// solver use more structure when the operator has it; each default is correct but slower or
@@ -112,7 +112,7 @@ pub trait HessianOperator {
     }
 
     /// out ← H_B·v for the Hessian of the mean loss over the samples `batch` (plus μI), an
-    /// unbiased estimate of H·v when `batch` is sampled uniformly [LiSSA]. The default
+    /// unbiased estimate of H·v when `batch` is sampled uniformly \[LiSSA\]. The default
     /// ignores `batch` and returns the full H·v.
     ///
     /// # Errors

@@ -1,6 +1,6 @@
-//! [`MlpHessian`]: the Hessian H = ∇²J_w(θ̂) of DESIGN.md §1 [H] for an [`Mlp`] at θ̂ on its
+//! [`MlpHessian`]: the Hessian H = ∇²J_w(θ̂) of DESIGN.md §1 \[H\] for an [`Mlp`] at θ̂ on its
 //! training samples, as a matrix-free [`HessianOperator`] over the exact autodiff HVPs
-//! ([`Mlp::hvp_batch`], Pearlmutter's R-operator [Pearl94]).
+//! ([`Mlp::hvp_batch`], Pearlmutter's R-operator \[Pearl94\]).
 //!
 //! ```text
 //! H v   = (1/n)   Σ_i     w_i ∇²CE_i(θ̂) v + μ v        (hvp, hvp_many: k directions per pass)
@@ -23,7 +23,7 @@ use super::{HessianOperator, check_len};
 use crate::error::{Error, Result};
 use crate::model::{Mlp, Samples};
 
-/// The Hessian of an MLP's objective [J] at θ on `samples`, matrix-free.
+/// The Hessian of an MLP's objective \[J\] at θ on `samples`, matrix-free.
 #[derive(Clone, Debug)]
 pub struct MlpHessian<'a> {
     mlp: &'a Mlp,
@@ -86,7 +86,7 @@ impl HessianOperator for MlpHessian<'_> {
     }
 
     /// H v by the R-passes over the cached linearisation at θ̂ ([`super::mlp_linearised`]:
-    /// the forward and backward pass run once, on the first call) [Pearl94].
+    /// the forward and backward pass run once, on the first call) \[Pearl94\].
     fn hvp(&self, v: &[f64], out: &mut [f64]) -> Result<()> {
         check_len("v", self.dim(), v.len())?;
         check_len("out", self.dim(), out.len())?;

@@ -1,4 +1,4 @@
-//! The exact Hessian H = ∇²J_w(θ) of [J] (DESIGN.md §1 [H], ρ = 0) assembled block by
+//! The exact Hessian H = ∇²J_w(θ) of \[J\] (DESIGN.md §1 \[H\], ρ = 0) assembled block by
 //! block from the layer structure, each block one GEMM over the samples (DESIGN.md §2),
 //! instead of p Hessian-vector products.
 //!
@@ -26,19 +26,19 @@
 //!   G[(c,t), (r,s)] = Σ_i K_i[(c,t)] Q_i[(r,s)] over the samples, (d_l+2)(d_l+1)/2 ×
 //!   d_{l+1}(d_{l+1}+1)/2 entries, each written to the four places it occupies in H;
 //! - an off-diagonal block (l < m), for each row s of W̃_l, is
-//!   H[(s,·), θ_m] = Σ_i (w_i/n) ã_{l,i} N_iᵀ with N_i[(r,c)] = ã_{m,i}[c] Q_i[r,s] + g_{m,i}[r] A_i[c,s]:
+//!   H[(s,·), θ_m] = Σ_i (w_i/n) ã_{l,i} N_iᵀ with N_i\[(r,c)\] = ã_{m,i}\[c\] Q_i\[r,s\] + g_{m,i}\[r\] A_i\[c,s\]:
 //!   one GEMM Ãᵀ·N of size (d_l + 1) × n × p_m, written straight into H's rows, and
 //!   mirrored below the diagonal. μI is added last; H is exactly symmetric.
 //!
 //! Cost: ≈ n·p_l²/2 flops per diagonal block and 2n·p_l·p_m per off-diagonal one
-//! (≈ 6.6 GFLOP for [64,32,10] on 1797 samples), against p HVPs of ≈ 5 forward passes
+//! (≈ 6.6 GFLOP for \[64,32,10\] on 1797 samples), against p HVPs of ≈ 5 forward passes
 //! each for the HVP route ([`Mlp::hessian_with`]), which stays as the oracle.
 //! Per-sample curvature (Hz, Q, A: n·Σ d_{l+1}·d_{m+1} numbers) is built for
 //! at most [`BLOCK_ROWS`] samples at a time (fewer for wide layers, see
 //! [`CURVATURE_ENTRIES`]); the chunks are added in order and every GEMM computes
 //! each entry in the same order on any number of threads, so the bits do not depend on it.
 //!
-//! [Botev17]: Botev, Ritter, Barber, "Practical Gauss-Newton optimisation for deep
+//! \[Botev17\]: Botev, Ritter, Barber, "Practical Gauss-Newton optimisation for deep
 //! learning", ICML 2017, eq. (8)–(9) (the pre-activation Hessian recursion).
 
 use puma_kernels::{Op, gemm_op};
@@ -148,7 +148,7 @@ fn scatter_diagonal_block(span: &LayerSpan, g: &[f64], p: usize, h: &mut [f64]) 
 }
 
 impl Mlp {
-    /// The exact Hessian of [J] at θ assembled block by block (module docs); the caller
+    /// The exact Hessian of \[J\] at θ assembled block by block (module docs); the caller
     /// has checked θ and `s` and that n > 0.
     pub(super) fn hessian_blocks(&self, theta: &[f64], s: &Samples) -> Vec<f64> {
         let p = self.n_params();

@@ -1,4 +1,4 @@
-//! Pearlmutter's R-operator [Pearl94] written out by hand for the MLP's dense-layer chain:
+//! Pearlmutter's R-operator \[Pearl94\] written out by hand for the MLP's dense-layer chain:
 //! H·v_j of Σ_i w_i CE_i over one chunk of c samples, for k directions at once, without
 //! the tape (the tape's [`crate::autodiff::hvp_batch`] stays the general engine and the
 //! oracle, see tests/hvp_fused_matches_tape.rs).

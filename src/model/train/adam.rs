@@ -1,4 +1,4 @@
-//! Mini-batch Adam (Kingma & Ba, ICLR 2015, Alg. 1) on the objective [J].
+//! Mini-batch Adam (Kingma & Ba, ICLR 2015, Alg. 1) on the objective \[J\].
 //!
 //! Each epoch visits the rows in the order of [`crate::data::permutation`] (ChaCha8, seeded
 //! from `seed` and the epoch number, fixed for good), and for

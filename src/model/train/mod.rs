@@ -1,10 +1,10 @@
-//! Training: minimising [J] to a true optimum θ̂, where influence functions are meaningful.
+//! Training: minimising \[J\] to a true optimum θ̂, where influence functions are meaningful.
 //!
 //! [`train`] starts from a seeded initialisation and runs full-batch L-BFGS with a
 //! strong-Wolfe line search ([`lbfgs()`]) to ‖∇J‖∞ ≤ 1e-10, then a Newton polish with the
 //! exact Hessian ([`newton`]: closed form for logistic regression, batched Pearlmutter HVPs
-//! [Pearl94] for MLPs with at most `NewtonParams::max_params` parameters) to ‖∇J‖∞ ≤ 1e-12
-//! ([retrain-w] of DESIGN.md §1). For larger MLPs, or where H is not positive definite,
+//! \[Pearl94\] for MLPs with at most `NewtonParams::max_params` parameters) to ‖∇J‖∞ ≤ 1e-12
+//! (\[retrain-w\] of DESIGN.md §1). For larger MLPs, or where H is not positive definite,
 //! L-BFGS itself continues to the polish tolerance; its approximate-Wolfe line search keeps
 //! making progress where J's changes are below rounding (≈ 1e-15 reached on the fixtures).
 //! [`adam()`] is mini-batch Adam for larger data. Every run returns a [`TrainInfo`] with the

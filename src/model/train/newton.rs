@@ -1,5 +1,5 @@
-//! Newton polish: from an L-BFGS result, Newton steps with the exact Hessian of [J] to the
-//! rounding floor of ∇J (DESIGN.md §1 [H], [retrain-w]).
+//! Newton polish: from an L-BFGS result, Newton steps with the exact Hessian of \[J\] to the
+//! rounding floor of ∇J (DESIGN.md §1 \[H\], \[retrain-w\]).
 //!
 //! For logistic regression (`sizes = [d, K]`), x̃_i = (x_i, 1) and p_i = softmax(z_i), the
 //! Hessian has the closed form
@@ -12,7 +12,7 @@
 //! k to K·d + k (all weights before the biases, DESIGN.md §4). Each block (k, l) is one GEMM
 //! X̃ᵀ diag(c_kl) X̃ over the samples: K(K+1)/2 GEMMs of 2n(d+1)² flops. For MLPs with hidden
 //! layers H is assembled from exact Hessian-vector products ([`Mlp::hessian`], Pearlmutter's
-//! R-operator [Pearl94]): p HVPs in batches, so only small p (≤ `NewtonParams::max_params`).
+//! R-operator \[Pearl94\]): p HVPs in batches, so only small p (≤ `NewtonParams::max_params`).
 //! A Newton step θ ← θ − H⁻¹∇J solves with the Cholesky factor (`puma_kernels::potrf`,
 //! p³/3 flops); from ‖∇J‖∞ ≈ 1e-8 one or two steps reach the rounding floor (quadratic
 //! convergence) [NW06, Thm. 3.5]. An H that is not positive definite (a saddle, or μ = 0 on
@@ -107,7 +107,7 @@ pub fn logistic_hessian(mlp: &Mlp, theta: &[f64], s: &Samples) -> Result<Vec<f64
     Ok(H)
 }
 
-/// Newton's method on [J] for logistic regression from `theta` (typically an L-BFGS result),
+/// Newton's method on \[J\] for logistic regression from `theta` (typically an L-BFGS result),
 /// until ‖∇J‖∞ ≤ `grad_tol` or the gradient stops shrinking (the rounding floor).
 ///
 /// # Errors
@@ -122,9 +122,9 @@ pub fn newton_polish_logistic(
     newton_with(mlp, theta, s, params, &|t| logistic_hessian(mlp, t, s))
 }
 
-/// Newton's method on [J] for any MLP from `theta` (typically an L-BFGS result) with the
+/// Newton's method on \[J\] for any MLP from `theta` (typically an L-BFGS result) with the
 /// exact Hessian: the closed form for logistic regression, else [`Mlp::hessian`] from
-/// batched Pearlmutter HVPs [Pearl94]. Stops at ‖∇J‖∞ ≤ `grad_tol` or at the rounding floor.
+/// batched Pearlmutter HVPs \[Pearl94\]. Stops at ‖∇J‖∞ ≤ `grad_tol` or at the rounding floor.
 ///
 /// # Errors
 /// As [`Mlp::hessian`]; [`Error::NotPositiveDefinite`] if H is not (numerically) positive
