@@ -4,7 +4,7 @@
 //! crate root, holds the level-3 entry points.)
 //!
 //! The public functions of the crate call these with [`dispatch::level`]; tests call them
-//! with each level of [`available()`], so one test run checks every path the CPU has (CI
+//! with each level of [`available()`](crate::level12::available), so one test run checks every path the CPU has (CI
 //! also reruns with `PUMA_KERNEL=portable`). This module holds the checks that soundness
 //! rests on: every length and stride is asserted here, before any variant runs, and
 //! `Level::Avx2Fma` is only honoured after asserting that the CPU has avx2 and fma.
