@@ -2,8 +2,11 @@
 //! error line on stderr that names the file and line/column, the tensor, or the index at
 //! fault — never a panic, never a half-written output.
 
+mod common;
+
+use common::puma;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 /// A scratch directory holding the small files of one test.
 struct Scratch(PathBuf);
@@ -40,14 +43,6 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-fn puma<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_puma"))
-        .args(args)
-        .env("PUMA_PROGRESS", "0")
-        .output()
-        .expect("run the puma binary")
 }
 
 /// Runs `puma args`, asserts failure with exactly one stderr line holding every needle, and

@@ -8,34 +8,15 @@
 //! output is bit-identical with 1 and 2 threads.
 
 mod common;
+
+use common::{moons, puma, temp_dir};
 mod solvers_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use puma::model::Samples;
 use puma::solvers::{Exact, ExactParams, MlpHessian};
 use solvers_support::rel_max_err;
-
-fn puma(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_puma"))
-        .args(args)
-        .output()
-        .expect("puma runs")
-}
-
-fn moons(file: &str) -> String {
-    common::fixture(&format!("reference/moons_mlp/{file}"))
-        .display()
-        .to_string()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn column(path: &Path, name: &str) -> Vec<f64> {
     let text = std::fs::read_to_string(path).unwrap();

@@ -1,20 +1,16 @@
 //! `puma info` prints n, d, K and label counts for a fixture, and on a malformed file prints
 //! one error line naming the place and exits non-zero, without a panic.
 
+mod common;
+
+use common::puma;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join(rel)
-}
-
-fn puma(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_puma"))
-        .args(args)
-        .output()
-        .expect("run the puma binary")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -23,7 +19,8 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn info_on_digits_csv_prints_sizes_and_label_counts() {
-    let out = puma(&["info".as_ref(), fixture("digits/digits.csv").as_os_str()]);
+    let out =
+        puma::<&std::ffi::OsStr>(&["info".as_ref(), fixture("digits/digits.csv").as_os_str()]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     for needle in [
@@ -43,7 +40,7 @@ fn info_on_digits_csv_prints_sizes_and_label_counts() {
 
 #[test]
 fn info_on_mnist_idx_reads_images_with_labels() {
-    let out = puma(&[
+    let out = puma::<&std::ffi::OsStr>(&[
         "info".as_ref(),
         fixture("mnist10k/images-idx3-ubyte.gz").as_os_str(),
         "--labels".as_ref(),
@@ -66,7 +63,7 @@ fn info_on_mnist_idx_reads_images_with_labels() {
 fn info_on_a_malformed_csv_prints_one_error_line_and_fails() {
     let path = std::env::temp_dir().join(format!("puma-cli-info-{}.csv", std::process::id()));
     std::fs::write(&path, "x0,x1,label\n0.5,1,0\n0.25,oops,1\n").unwrap();
-    let out = puma(&["info".as_ref(), path.as_os_str()]);
+    let out = puma::<&std::ffi::OsStr>(&["info".as_ref(), path.as_os_str()]);
     let _ = std::fs::remove_file(&path);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -80,7 +77,7 @@ fn info_on_a_malformed_csv_prints_one_error_line_and_fails() {
 
 #[test]
 fn info_without_labels_for_idx_or_on_an_unknown_name_explains_itself() {
-    let out = puma(&[
+    let out = puma::<&std::ffi::OsStr>(&[
         "info".as_ref(),
         fixture("mnist10k/images-idx3-ubyte.gz").as_os_str(),
     ]);
@@ -92,12 +89,12 @@ fn info_without_labels_for_idx_or_on_an_unknown_name_explains_itself() {
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 
-    let out = puma(&["info".as_ref(), fixture("PROVENANCE.md").as_os_str()]);
+    let out = puma::<&std::ffi::OsStr>(&["info".as_ref(), fixture("PROVENANCE.md").as_os_str()]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("cannot tell the format"), "{stderr}");
 
-    let out = puma(&["info".as_ref(), "/nonexistent/x.csv".as_ref()]);
+    let out = puma::<&std::ffi::OsStr>(&["info".as_ref(), "/nonexistent/x.csv".as_ref()]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -109,7 +106,7 @@ fn info_without_labels_for_idx_or_on_an_unknown_name_explains_itself() {
 
 #[test]
 fn info_help_shows_a_worked_example() {
-    let out = puma(&["info".as_ref(), "--help".as_ref()]);
+    let out = puma::<&std::ffi::OsStr>(&["info".as_ref(), "--help".as_ref()]);
     assert!(out.status.success());
     let stdout = text(&out.stdout);
     assert!(
@@ -117,7 +114,7 @@ fn info_help_shows_a_worked_example() {
         "{stdout}"
     );
     assert!(stdout.contains("--labels <FILE>"), "{stdout}");
-    let out = puma(&["--help".as_ref()]);
+    let out = puma::<&std::ffi::OsStr>(&["--help".as_ref()]);
     assert!(text(&out.stdout).contains("info"));
 }
 
@@ -144,16 +141,16 @@ fn info_on_npy_reads_features_with_or_without_labels() {
     std::fs::write(&x, npy_f64("(3, 2)", &[0.5, -1.0, 2.0, 3.0, 4.0, 5.0])).unwrap();
     std::fs::write(&y, npy_f64("(3,)", &[1.0, 0.0, 1.0])).unwrap();
 
-    let with = puma(&[
+    let with = puma::<&std::ffi::OsStr>(&[
         "info".as_ref(),
         x.as_os_str(),
         "--labels".as_ref(),
         y.as_os_str(),
     ]);
-    let without = puma(&["info".as_ref(), x.as_os_str()]);
+    let without = puma::<&std::ffi::OsStr>(&["info".as_ref(), x.as_os_str()]);
     let renamed = dir.join("features.bin");
     std::fs::copy(&x, &renamed).unwrap();
-    let forced = puma(&[
+    let forced = puma::<&std::ffi::OsStr>(&[
         "info".as_ref(),
         renamed.as_os_str(),
         "--format".as_ref(),

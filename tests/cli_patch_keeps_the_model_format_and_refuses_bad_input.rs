@@ -6,31 +6,9 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use common::{moons, puma, temp_dir};
 
 use puma::io::{Precision, load, save};
-
-fn puma(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_puma"))
-        .args(args)
-        .output()
-        .expect("puma runs")
-}
-
-fn moons(file: &str) -> String {
-    common::fixture(&format!("reference/moons_mlp/{file}"))
-        .display()
-        .to_string()
-}
-
-/// A fresh empty directory under the target's temp dir.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 #[test]
 fn cli_patch_keeps_the_model_format() {

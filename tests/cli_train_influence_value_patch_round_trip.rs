@@ -4,9 +4,12 @@
 //! column, (1/n) g_iᵀ H_ρ⁻¹ ∇L_test — then `puma patch` out the lowest-valued rows and load
 //! the patched model back.
 
+mod common;
+
+use common::puma_ok as puma;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,20 +22,6 @@ fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn puma(args: &[&Path]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_puma"))
-        .args(args)
-        .env("PUMA_PROGRESS", "0")
-        .output()
-        .expect("run the puma binary");
-    assert!(
-        out.status.success(),
-        "puma {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// The named columns of a CSV with a header, as f64 by row.

@@ -2,8 +2,11 @@
 //! accuracy and mean test loss of summary.json), writes a model file `puma::io::load` reads
 //! back, stores the standardisation it applied, and refuses to overwrite an input.
 
+mod common;
+
+use common::puma;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use puma::data::read_dataset;
 use puma::model::Samples;
@@ -12,13 +15,6 @@ fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join(rel)
-}
-
-fn puma(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_puma"))
-        .args(args)
-        .output()
-        .expect("run the puma binary")
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -31,7 +27,7 @@ fn scratch(name: &str) -> PathBuf {
 fn logistic_regression_on_reference_digits_matches_summary() {
     let dir = scratch("logreg");
     let out_file = dir.join("model.safetensors");
-    let out = puma(&[
+    let out = puma::<&std::ffi::OsStr>(&[
         "train".as_ref(),
         "--data".as_ref(),
         fixture("reference/digits_logreg/train.csv").as_os_str(),
@@ -71,7 +67,7 @@ fn logistic_regression_on_reference_digits_matches_summary() {
 fn standardisation_is_stored_and_held_out_rows_are_reported() {
     let dir = scratch("mlp");
     let out_file = dir.join("mlp.safetensors");
-    let out = puma(&[
+    let out = puma::<&std::ffi::OsStr>(&[
         "train".as_ref(),
         "--data".as_ref(),
         fixture("breast_cancer/breast_cancer.csv").as_os_str(),
@@ -114,7 +110,7 @@ fn an_output_equal_to_the_input_is_refused_and_the_input_kept() {
     let data = dir.join("train.csv");
     std::fs::copy(fixture("reference/moons_mlp/train.csv"), &data).unwrap();
     let before = std::fs::read(&data).unwrap();
-    let out = puma(&[
+    let out = puma::<&std::ffi::OsStr>(&[
         "train".as_ref(),
         "--data".as_ref(),
         data.as_os_str(),
@@ -131,7 +127,7 @@ fn an_output_equal_to_the_input_is_refused_and_the_input_kept() {
 
 #[test]
 fn a_bad_activation_is_one_error_line() {
-    let out = puma(&[
+    let out = puma::<&std::ffi::OsStr>(&[
         "train".as_ref(),
         "--data".as_ref(),
         fixture("reference/moons_mlp/train.csv").as_os_str(),

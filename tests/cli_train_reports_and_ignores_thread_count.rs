@@ -2,8 +2,11 @@
 //! the model file and the printed ‖∇J‖∞, and supports an Adam warm start (`--epochs`); no
 //! temporary file is left behind.
 
+mod common;
+
+use common::puma_ok as puma;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -16,19 +19,6 @@ fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn puma(args: &[&std::ffi::OsStr]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_puma"))
-        .args(args)
-        .output()
-        .expect("run the puma binary");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 fn train(dir: &Path, name: &str, extra: &[&str]) -> (PathBuf, String) {
@@ -45,7 +35,7 @@ fn train(dir: &Path, name: &str, extra: &[&str]) -> (PathBuf, String) {
         model.as_os_str(),
     ];
     args.extend(extra.iter().map(|&a| std::ffi::OsStr::new(a)));
-    let out = puma(&args);
+    let out = puma::<&std::ffi::OsStr>(&args);
     (model, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 

@@ -8,28 +8,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use common::{digits, puma, temp_dir};
 
-fn puma(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_puma"))
-        .args(args)
-        .output()
-        .expect("puma runs")
-}
-
-fn digits(file: &str) -> String {
-    common::fixture(&format!("reference/digits_logreg/{file}"))
-        .display()
-        .to_string()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use std::path::Path;
 
 /// The header and column `name` of a CSV.
 fn column(path: &Path, name: &str) -> (String, Vec<f64>) {

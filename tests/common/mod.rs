@@ -61,3 +61,45 @@ pub fn take(t: &Table, idx: &[usize]) -> Table {
         y: idx.iter().map(|&i| t.y[i]).collect(),
     }
 }
+
+/// Runs the `puma` binary with `args` (progress bars off), whatever the outcome.
+pub fn puma<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_puma"))
+        .args(args)
+        .env("PUMA_PROGRESS", "0")
+        .output()
+        .expect("run the puma binary")
+}
+
+/// [`puma`], asserting that it succeeded (its stderr in the message if not).
+pub fn puma_ok<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> std::process::Output {
+    let out = puma(args);
+    assert!(
+        out.status.success(),
+        "puma {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `fixtures/reference/moons_mlp/<file>` as a command-line argument.
+pub fn moons(file: &str) -> String {
+    fixture(&format!("reference/moons_mlp/{file}"))
+        .display()
+        .to_string()
+}
+
+/// `fixtures/reference/digits_logreg/<file>` as a command-line argument.
+pub fn digits(file: &str) -> String {
+    fixture(&format!("reference/digits_logreg/{file}"))
+        .display()
+        .to_string()
+}
+
+/// A fresh empty directory `name` under the target's temporary directory.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
