@@ -25,8 +25,9 @@ use crate::influence::{
 use crate::io::load;
 use crate::model::Samples;
 use crate::model::train::{TrainParams, train_from};
+use crate::progress::Progress;
 
-use super::common::{SolverArg, check_solver_args, make_solver};
+use super::common::{SolverArg, check_solver_args, in_pool, make_solver, write_summary};
 use super::train::apply_stored_scaler;
 
 /// Worked examples shown after `puma influence --help`.
@@ -109,20 +110,11 @@ pub struct InfluenceArgs {
 /// H_ρ, ...); [`Error::Io`] if an output cannot be written.
 pub fn run(args: &InfluenceArgs, out: &mut dyn Write) -> Result<()> {
     check_args(args)?;
-    let summary = match args.threads {
-        Some(t) => rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build()
-            .map_err(|e| Error::InvalidParam {
-                name: "threads",
-                reason: e.to_string(),
-            })?
-            .install(|| compute(args))?,
-        None => compute(args)?,
-    };
-    out.write_all(summary.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::io("<stdout>", &e))
+    let progress = Progress::spinner("influence");
+    let _current = progress.as_current(); // --polish reports its iterations to it
+    let summary = in_pool(args.threads, || compute(args))?;
+    progress.finish();
+    write_summary(out, &summary)
 }
 
 /// Does the work, writes the CSV and the report, and returns the summary.
