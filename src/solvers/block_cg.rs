@@ -36,7 +36,7 @@
 //! method, BIT 57 (2017).
 
 use super::{
-    HessianOperator, Method, SolveReport, Stop, bound_from, check_finite, check_len,
+    HessianOperator, Method, SigmaBound, SolveReport, Stop, bound_from, check_finite, check_len,
     convexity_sigma,
 };
 use crate::error::{Error, Result};
@@ -57,16 +57,89 @@ pub(crate) struct BlockSettings<'a> {
     pub m_inv: Option<&'a [f64]>,
 }
 
-/// One right-hand side's state (vectors stored contiguously, length p).
-struct Column {
-    b: Vec<f64>,
-    b_norm: f64,
-    tol: f64,
-    x: Vec<f64>,
-    r: Vec<f64>,
-    last_true: f64,
-    report: SolveReport,
-    done: bool,
+/// One right-hand side's state (vectors stored contiguously, length p), shared by block CG
+/// and lockstep CG.
+pub(crate) struct Column {
+    pub(crate) b: Vec<f64>,
+    pub(crate) b_norm: f64,
+    pub(crate) tol: f64,
+    pub(crate) x: Vec<f64>,
+    pub(crate) r: Vec<f64>,
+    pub(crate) last_true: f64,
+    pub(crate) report: SolveReport,
+    pub(crate) done: bool,
+}
+
+impl Column {
+    /// Column j of the p × m row-major `b`, with x = 0, r = b and the relative tolerance
+    /// max(rtol, atol/‖b‖); done at once when b = 0 (x = 0 exactly).
+    pub(crate) fn new(
+        b: &[f64],
+        m: usize,
+        j: usize,
+        (rtol, atol): (f64, f64),
+        rho: f64,
+        sigma: Option<SigmaBound>,
+    ) -> Column {
+        let p = b.len() / m;
+        let bj: Vec<f64> = (0..p).map(|i| b[i * m + j]).collect();
+        let b_norm = kernels::nrm2(&bj);
+        Column {
+            tol: rtol.max(atol / b_norm),
+            x: vec![0.0; p],
+            r: bj.clone(),
+            b: bj,
+            b_norm,
+            last_true: f64::INFINITY,
+            report: SolveReport::new(Method::Cg, rho, sigma),
+            done: b_norm == 0.0,
+        }
+    }
+
+    /// The true-residual check of a column whose recursive residual met its tolerance:
+    /// r ← b − H_ρx from the fresh product `hx` (one more HVP in the report). Returns
+    /// `Ok(true)` when the true residual meets the tolerance too (the report gets its final
+    /// residual and error bound, the column is done), `Ok(false)` for a restart from the true
+    /// residual (it at least halved since the last check).
+    ///
+    /// # Errors
+    /// [`Error::NoConvergence`] naming `method` when the true residual did not halve: the
+    /// recursion has drifted and restarting does not help.
+    pub(crate) fn check_true_residual(
+        &mut self,
+        hx: &[f64],
+        op: &dyn HessianOperator,
+        rho: f64,
+        sigma: Option<SigmaBound>,
+        method: &'static str,
+    ) -> Result<bool> {
+        self.report.hvps += 1;
+        for ((ri, bi), hi) in self.r.iter_mut().zip(&self.b).zip(hx) {
+            *ri = bi - hi; // the true residual replaces the recursive one
+        }
+        let r_norm = kernels::nrm2(&self.r);
+        let true_rel = r_norm / self.b_norm;
+        if true_rel <= self.tol {
+            let (rn, rel, bound) = bound_from(op, rho, &self.x, &self.b, r_norm, sigma);
+            self.report.stop = Stop::Converged;
+            self.report.residual_norm = rn;
+            self.report.rel_residual = rel;
+            self.report.error_bound = bound;
+            self.done = true;
+            Ok(true)
+        } else if true_rel >= 0.5 * self.last_true {
+            Err(Error::NoConvergence {
+                method,
+                iters: self.report.iterations,
+                achieved: true_rel,
+                target: self.tol,
+            })
+        } else {
+            self.last_true = true_rel;
+            self.report.restarts += 1;
+            Ok(false)
+        }
+    }
 }
 
 /// X = H_ρ⁻¹B by block CG; B and X p × m row-major, one report per column.
@@ -81,20 +154,7 @@ pub(crate) fn block_cg(
     check_finite("right-hand sides B", b)?;
     let sigma = convexity_sigma(op, rho);
     let mut cols: Vec<Column> = (0..m)
-        .map(|j| {
-            let bj: Vec<f64> = (0..p).map(|i| b[i * m + j]).collect();
-            let b_norm = kernels::nrm2(&bj);
-            Column {
-                tol: set.rtol.max(set.atol / b_norm),
-                x: vec![0.0; p],
-                r: bj.clone(),
-                b: bj,
-                b_norm,
-                last_true: f64::INFINITY,
-                report: SolveReport::new(Method::Cg, rho, sigma),
-                done: b_norm == 0.0, // x = 0 exactly
-            }
-        })
+        .map(|j| Column::new(b, m, j, (set.rtol, set.atol), rho, sigma))
         .collect();
     let precondition = |r: &[f64]| -> Vec<f64> {
         match set.m_inv {
@@ -144,30 +204,7 @@ pub(crate) fn block_cg(
             let xs: Vec<Vec<f64>> = check.iter().map(|&j| cols[j].x.clone()).collect();
             let hx = damped_many(op, rho, &xs)?; // fresh H_ρ x_j
             for (&j, hxj) in check.iter().zip(&hx) {
-                let c = &mut cols[j];
-                c.report.hvps += 1;
-                for ((ri, bi), hi) in c.r.iter_mut().zip(&c.b).zip(hxj) {
-                    *ri = bi - hi; // the true residual replaces the recursive one
-                }
-                let r_norm = kernels::nrm2(&c.r);
-                let true_rel = r_norm / c.b_norm;
-                if true_rel <= c.tol {
-                    let (rn, rel, bound) = bound_from(op, rho, &c.x, &c.b, r_norm, sigma);
-                    c.report.stop = Stop::Converged;
-                    c.report.residual_norm = rn;
-                    c.report.rel_residual = rel;
-                    c.report.error_bound = bound;
-                    c.done = true;
-                } else if true_rel >= 0.5 * c.last_true {
-                    return Err(Error::NoConvergence {
-                        method: "block cg",
-                        iters: c.report.iterations,
-                        achieved: true_rel,
-                        target: c.tol,
-                    });
-                } else {
-                    c.last_true = true_rel;
-                    c.report.restarts += 1;
+                if !cols[j].check_true_residual(hxj, op, rho, sigma, "block cg")? {
                     restart = true;
                 }
             }

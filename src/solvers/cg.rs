@@ -19,7 +19,7 @@
 //! practice O(√κ log(1/tol)) for κ = σ_max/σ_min [NW06, §5.1]. s_test of \[KL-loss\] is one
 //! solve [KL17, §3].
 
-use super::block_cg::{BlockSettings, block_cg};
+use super::block_cg::{BlockSettings, Column, block_cg};
 use super::{
     HessianOperator, InverseHvp, Method, SolveReport, Stop, bound_from, check_rho, check_rhs,
     convexity_sigma, damped_hvp,
@@ -284,37 +284,23 @@ impl Cg {
             None => z.copy_from_slice(r),
         };
         let max_iters = self.params.max_iters.unwrap_or(2 * p + 100);
+        /// A [`Column`] with its CG direction d, preconditioned residual z and rᵀz.
         struct Col {
-            b: Vec<f64>,
-            b_norm: f64,
-            tol: f64,
-            x: Vec<f64>,
-            r: Vec<f64>,
+            col: Column,
             z: Vec<f64>,
             d: Vec<f64>,
             rz: f64,
-            last_true: f64,
-            report: SolveReport,
-            done: bool,
         }
         let mut cols: Vec<Col> = (0..m)
             .map(|j| {
-                let bj: Vec<f64> = (0..p).map(|i| b[i * m + j]).collect();
-                let b_norm = kernels::nrm2(&bj);
+                let col = Column::new(b, m, j, (self.params.rtol, self.params.atol), rho, sigma);
                 let mut z = vec![0.0; p];
-                precondition(&bj, &mut z);
+                precondition(&col.b, &mut z);
                 Col {
-                    tol: self.params.rtol.max(self.params.atol / b_norm),
-                    x: vec![0.0; p],
-                    r: bj.clone(),
                     d: z.clone(),
-                    rz: kernels::dot(&bj, &z),
+                    rz: kernels::dot(&col.b, &z),
                     z,
-                    b: bj,
-                    b_norm,
-                    last_true: f64::INFINITY,
-                    report: SolveReport::new(Method::Cg, rho, sigma),
-                    done: b_norm == 0.0,
+                    col,
                 }
             })
             .collect();
@@ -334,7 +320,7 @@ impl Cg {
                 .collect())
         };
         for iter in 0..max_iters {
-            let active: Vec<usize> = (0..m).filter(|&j| !cols[j].done).collect();
+            let active: Vec<usize> = (0..m).filter(|&j| !cols[j].col.done).collect();
             if active.is_empty() {
                 break;
             }
@@ -342,8 +328,8 @@ impl Cg {
             let mut check = Vec::new();
             for (&j, q) in active.iter().zip(&qs) {
                 let c = &mut cols[j];
-                c.report.hvps += 1;
-                c.report.iterations += 1;
+                c.col.report.hvps += 1;
+                c.col.report.iterations += 1;
                 let dq = kernels::dot(&c.d, q);
                 if dq.is_nan() || dq <= 0.0 {
                     return Err(Error::NegativeCurvature {
@@ -352,15 +338,15 @@ impl Cg {
                     });
                 }
                 let alpha = c.rz / dq;
-                kernels::axpy(alpha, &c.d, &mut c.x);
-                kernels::axpy(-alpha, q, &mut c.r);
-                let rel = kernels::nrm2(&c.r) / c.b_norm;
-                c.report.residual_history.push(rel);
-                if rel <= c.tol {
+                kernels::axpy(alpha, &c.d, &mut c.col.x);
+                kernels::axpy(-alpha, q, &mut c.col.r);
+                let rel = kernels::nrm2(&c.col.r) / c.col.b_norm;
+                c.col.report.residual_history.push(rel);
+                if rel <= c.col.tol {
                     check.push(j);
                 } else {
-                    precondition(&c.r, &mut c.z);
-                    let rz_new = kernels::dot(&c.r, &c.z);
+                    precondition(&c.col.r, &mut c.z);
+                    let rz_new = kernels::dot(&c.col.r, &c.z);
                     let beta = rz_new / c.rz;
                     c.rz = rz_new;
                     for (di, zi) in c.d.iter_mut().zip(&c.z) {
@@ -371,58 +357,42 @@ impl Cg {
             if check.is_empty() {
                 continue;
             }
-            let hx = batched(&check.iter().map(|&j| &cols[j].x[..]).collect::<Vec<_>>())?;
+            let hx = batched(
+                &check
+                    .iter()
+                    .map(|&j| &cols[j].col.x[..])
+                    .collect::<Vec<_>>(),
+            )?;
             for (&j, hxj) in check.iter().zip(&hx) {
                 let c = &mut cols[j];
-                c.report.hvps += 1;
-                for ((ri, bi), hi) in c.r.iter_mut().zip(&c.b).zip(hxj) {
-                    *ri = bi - hi; // true residual replaces the recursive one
-                }
-                let r_norm = kernels::nrm2(&c.r);
-                let true_rel = r_norm / c.b_norm;
-                if true_rel <= c.tol {
-                    let (rn, relr, bound) = bound_from(op, rho, &c.x, &c.b, r_norm, sigma);
-                    c.report.stop = Stop::Converged;
-                    c.report.residual_norm = rn;
-                    c.report.rel_residual = relr;
-                    c.report.error_bound = bound;
-                    c.done = true;
-                } else if true_rel >= 0.5 * c.last_true {
-                    return Err(Error::NoConvergence {
-                        method: "cg",
-                        iters: c.report.iterations,
-                        achieved: true_rel,
-                        target: c.tol,
-                    });
-                } else {
-                    c.last_true = true_rel;
-                    c.report.restarts += 1;
-                    precondition(&c.r, &mut c.z);
+                if !c.col.check_true_residual(hxj, op, rho, sigma, "cg")? {
+                    precondition(&c.col.r, &mut c.z); // restart from the true residual
                     c.d.copy_from_slice(&c.z);
-                    c.rz = kernels::dot(&c.r, &c.z);
+                    c.rz = kernels::dot(&c.col.r, &c.z);
                 }
             }
         }
-        if let Some(c) = cols.iter().find(|c| !c.done) {
+        if let Some(c) = cols.iter().find(|c| !c.col.done) {
             return Err(Error::NoConvergence {
                 method: "cg",
-                iters: c.report.iterations,
+                iters: c.col.report.iterations,
                 achieved: c
+                    .col
                     .report
                     .residual_history
                     .last()
                     .copied()
                     .unwrap_or(f64::INFINITY),
-                target: c.tol,
+                target: c.col.tol,
             });
         }
         let mut x = vec![0.0; p * m];
         let mut reports = Vec::with_capacity(m);
         for (j, c) in cols.into_iter().enumerate() {
             for i in 0..p {
-                x[i * m + j] = c.x[i];
+                x[i * m + j] = c.col.x[i];
             }
-            reports.push(c.report);
+            reports.push(c.col.report);
         }
         Ok((x, reports))
     }
