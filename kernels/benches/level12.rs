@@ -157,7 +157,8 @@ fn bench_gemv(c: &mut Criterion) {
 }
 
 /// Element-wise kernels in cache (4096 elements), in elements per second: the vectorised
-/// exp (sigmoid, log-softmax over rows of 16 classes) and relu against std calls.
+/// exp (sigmoid, tanh, their derivatives, log-softmax over rows of 16 classes) and relu
+/// against std calls.
 fn bench_elementwise(c: &mut Criterion) {
     let n = 4096;
     let x: Vec<f64> = seeded(n, 8).iter().map(|v| 8.0 * v).collect();
@@ -182,6 +183,17 @@ fn bench_elementwise(c: &mut Criterion) {
                 }
             })
         });
+        g.finish();
+    }
+    for act in [Activation::Sigmoid, Activation::Tanh] {
+        // σ′ and sech²: the derivative kernels, on the same vectorised exp.
+        let mut g = c.benchmark_group(format!("{}_deriv", act.name()));
+        g.throughput(Throughput::Elements(n as u64));
+        for level in var::available() {
+            g.bench_function(BenchmarkId::new(name(level), n), |b| {
+                b.iter(|| var::activation_deriv(level, act, black_box(&x), black_box(&mut y)))
+            });
+        }
         g.finish();
     }
     let mut g = c.benchmark_group("log_softmax");

@@ -172,6 +172,56 @@ fn tanh_and_sech2_are_relatively_accurate() {
 }
 
 #[test]
+fn tanh_is_accurate_at_its_reduction_boundaries_and_odd() {
+    // The AVX2 tanh reduces t = −2|x| = k ln2 + r: k turns from 0 to −1 at |x| = ln2/4 ≈ 0.173
+    // and from −1 to −2 at 3 ln2/4 ≈ 0.520, where eᵗ − 1 changes form (2ᵏ − 1 stops being
+    // 0); and tanh rounds to 1 from |x| ≈ 19.1, below the clamp at 20. Dense sweeps of those
+    // regions, the boundaries ± a few ulp, against std's tanh (6 ε relative, as above);
+    // exactly ±1 where std's tanh is; and tanh(−x) = −tanh(x) bit for bit.
+    let ln2 = std::f64::consts::LN_2;
+    let mut x: Vec<f64> = (0..=20_000)
+        .map(|k| 0.17 + 0.18 * k as f64 / 20_000.0)
+        .collect();
+    x.extend((0..=2_000).map(|k| 0.5 + 0.04 * k as f64 / 2_000.0));
+    x.extend((0..=3_000).map(|k| 18.5 + 2.0 * k as f64 / 3_000.0));
+    for b in [0.25 * ln2, 0.75 * ln2, 1.25 * ln2] {
+        let mut lo = b;
+        let mut hi = b;
+        for _ in 0..8 {
+            x.extend([lo, hi]);
+            lo = lo.next_down();
+            hi = hi.next_up();
+        }
+    }
+    let neg: Vec<f64> = x.iter().map(|v| -v).collect();
+    for level in var::available() {
+        let mut t = vec![0.0; x.len()];
+        var::activation_apply(level, Activation::Tanh, &x, &mut t);
+        let mut t_neg = vec![0.0; x.len()];
+        var::activation_apply(level, Activation::Tanh, &neg, &mut t_neg);
+        for i in 0..x.len() {
+            let want = x[i].tanh();
+            assert!(
+                (t[i] - want).abs() <= 6.0 * EPS * want,
+                "{level:?} tanh({}) = {} vs {want}",
+                x[i],
+                t[i]
+            );
+            if want == 1.0 {
+                assert_eq!(t[i], 1.0, "{level:?} tanh({}) should round to 1", x[i]);
+            }
+            assert_eq!(
+                t_neg[i].to_bits(),
+                (-t[i]).to_bits(),
+                "{level:?}: tanh(−{}) ≠ −tanh({})",
+                x[i],
+                x[i]
+            );
+        }
+    }
+}
+
+#[test]
 fn relu_is_exact_and_keeps_nan() {
     for level in var::available() {
         let x = [

@@ -1,19 +1,25 @@
 //! AVX2+FMA element-wise kernels: relu, tanh and sech², sigmoid and σ′, log-softmax, on a
 //! vectorised exp.
 //!
-//! `exp4` computes eˣ for four lanes by the classical reduction
+//! `exp_reduce` computes 2ᵏ and eʳ − 1 for four lanes of t by the classical reduction
 //!
 //! ```text
-//! x = k ln2 + r,  k = round(x log₂e),  |r| ≤ ln2 / 2      (r by two FMAs: ln2 = hi + lo)
-//! eʳ = Σ_{j ≤ 13} rʲ / j!                                 (Horner, 13 FMAs; the next term
-//!                                                           is < 4.1e-18 relative)
-//! eˣ = 2ᵏ eʳ                                              (k added to the exponent bits)
+//! t = k ln2 + r,  k = round(t log₂e),  |r| ≤ ln2 / 2     (r by two FMAs: ln2 = hi + lo)
+//! eʳ − 1 = r + r² Q(r)                                   (Q minimax of degree 9, by Estrin)
+//! eᵗ = 2ᵏ + 2ᵏ(eʳ − 1),   eᵗ − 1 = 2ᵏ(eʳ − 1) + (2ᵏ − 1)   (one FMA each)
 //! ```
 //!
-//! valid for x ∈ [−708, 708], where 2ᵏ eʳ stays normal; within 2 ulp of std's `exp`
-//! (tested through the kernels that use it). Lanes outside that range, and NaN, take the
-//! portable scalar path for their whole quad, so edge behaviour is exactly the portable one.
-//! Measured in `benches/level12.rs` (`tanh/*`, `sigmoid/*`, `log_softmax/*`).
+//! the second form for tanh, which needs 1 − e^{−2|x|} without cancellation near 0. One
+//! quad's dependency chain (≈ 50 cycles for tanh, a third of it the division) is several
+//! times its issue cost (≈ 12 cycles at two FMAs per cycle), so speed comes from shortening
+//! the chain and overlapping chains: Q is evaluated by Estrin's scheme (one squaring and two
+//! FMAs deep instead of nine), and the map loops evaluate [`GROUP`] quads per iteration.
+//!
+//! `exp4` is valid for x ∈ [−708, 708], where 2ᵏ stays normal, and within 1 ulp of std's
+//! `exp` (tested). Lanes outside that range, and NaN, take the portable scalar path for
+//! their whole quad, so edge behaviour is exactly the portable one; `tanh4` clamps instead
+//! and is valid everywhere. Measured in `benches/level12.rs` (`tanh/*`, `tanh_deriv/*`,
+//! `sigmoid/*`, `sigmoid_deriv/*`, `log_softmax/*`).
 
 use super::{chunks, chunks_mut, load, store};
 use crate::Activation;
@@ -23,64 +29,91 @@ use core::arch::x86_64::*;
 /// Below this |x|, eˣ and e⁻ˣ are both normal and `exp4` is valid for ±x.
 const EXP_SAFE: f64 = 708.0;
 
-/// 1/j! for j = 13 down to 0: the Horner coefficients of eʳ.
-const INV_FACT: [f64; 14] = [
-    1.0 / 6_227_020_800.0,
-    1.0 / 479_001_600.0,
-    1.0 / 39_916_800.0,
-    1.0 / 3_628_800.0,
-    1.0 / 362_880.0,
-    1.0 / 40_320.0,
-    1.0 / 5_040.0,
-    1.0 / 720.0,
-    1.0 / 120.0,
-    1.0 / 24.0,
-    1.0 / 6.0,
-    0.5,
-    1.0,
-    1.0,
+/// Q(r) ≈ (eʳ − 1 − r) / r² on |r| ≤ ln2/2, lowest degree first (close to 1/2!, 1/3!, 1/4!,
+/// ...): a Remez fit of degree 9 in 256-bit arithmetic (mpmath) for the relative error of
+/// r + r² Q(r) as eʳ − 1, which is 3.4e-17 = 0.15 ε with the coefficients as stored.
+/// Taylor's 1/j! would need degree 11 for the same.
+const EXPM1_Q: [f64; 10] = [
+    0.500_000_000_000_000_6,
+    0.166_666_666_666_665_88,
+    0.041_666_666_666_577_14,
+    0.008_333_333_333_390_964,
+    0.001_388_888_893_143_282,
+    0.000_198_412_697_148_106_7,
+    2.480_150_543_974_011_6e-5,
+    2.755_741_234_881_725e-6,
+    2.762_596_919_953_206e-7,
+    2.505_191_005_754_384e-8,
 ];
 
-/// tanh(x)/x as a polynomial in x² on |x| < 0.625, highest degree first (Chebyshev fit in
-/// 120-bit arithmetic, fit error 9.7e-18; with the final product ≤ 0.83 ε relative).
-const TANH_SMALL: [f64; 12] = [
-    -1.6001499513001042e-05,
-    7.698563199045423e-05,
-    -0.00022841018529512851,
-    0.0005862314316050611,
-    -0.0014549293858543903,
-    0.003591982521583925,
-    -0.008863220021256096,
-    0.021869487483410596,
-    -0.053968253925945696,
-    0.13333333333245254,
-    -0.33333333333332615,
-    1.0,
-];
+/// Above this |x|, tanh x rounds to ±1 (it does from 19.1 on): `tanh4` clamps |x| here, so
+/// that 2ᵏ ≥ 2⁻⁵⁸ stays normal and the result is exactly ±1.
+const TANH_ONE: f64 = 20.0;
 
-/// eˣ lane-wise, for lanes in [−708, 708] (NaN stays NaN; other lanes are unspecified).
+/// Q(r) of [`EXPM1_Q`] by Estrin's scheme, given r and r²:
+///
+/// ```text
+/// Q = (c₀ + c₁r + r²(c₂ + c₃r)) + r⁴((c₄ + c₅r + r²(c₆ + c₇r)) + r⁴(c₈ + c₉r))
+/// ```
+///
+/// 9 FMAs and one squaring, against Horner's 9 FMAs, but a dependency chain of one
+/// squaring and two FMAs after r² instead of nine FMAs.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn expm1_q(r: __m256d, r2: __m256d) -> __m256d {
+    let c = |j: usize| _mm256_set1_pd(EXPM1_Q[j]);
+    let pair = |j: usize| _mm256_fmadd_pd(c(j + 1), r, c(j)); // c_j + c_{j+1} r
+    let r4 = _mm256_mul_pd(r2, r2);
+    let q0 = _mm256_fmadd_pd(pair(2), r2, pair(0)); // degrees 0–3
+    let q1 = _mm256_fmadd_pd(pair(6), r2, pair(4)); // 4–7
+    _mm256_fmadd_pd(_mm256_fmadd_pd(pair(8), r4, q1), r4, q0)
+}
+
+/// (2ᵏ, eʳ − 1) for t = c·x = k ln2 + r lane-wise, c a power of two (so that t is exact),
+/// for t ∈ [−708, 708] (NaN gives eʳ − 1 = NaN):
+///
+/// ```text
+/// k = round(x · c log₂e),  r = t − k·hi − k·lo ∈ [−ln2/2, ln2/2]   (hi + lo = ln2)
+/// eʳ − 1 = r + r² Q(r)
+/// ```
+///
+/// t − k·hi is exact (Sterbenz). Without `TWO_PART_LN2` the k·lo term is dropped, which
+/// shifts r by |k|·2.4e-17: fine when |k| is small and the result is scaled by 2ᵏ (tanh,
+/// where k ∈ [−58, 0]), not for eᵗ itself at |k| up to 1021.
+///
+/// k is rounded by adding 1.5·2⁵² + 1023, whose ulp is 1: k + 1023 then sits in the low
+/// mantissa bits of the sum, and shifting them into the exponent field gives 2ᵏ without a
+/// float-to-integer conversion. Taking x and c rather than t lets k and t = c·x be
+/// computed side by side.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn exp_reduce<const TWO_PART_LN2: bool>(x: __m256d, c: f64) -> (__m256d, __m256d) {
+    const SHIFT: f64 = 6_755_399_441_056_767.0; // 1.5 · 2⁵² + 1023 (the exponent bias)
+    const LN2_HI: f64 = std::f64::consts::LN_2; // ln 2 rounded to f64
+    const LN2_LO: f64 = 2.319_046_813_846_299_6e-17; // ln 2 − LN2_HI
+    let shift = _mm256_set1_pd(SHIFT);
+    let t = _mm256_mul_pd(_mm256_set1_pd(c), x);
+    let k_shifted = _mm256_fmadd_pd(x, _mm256_set1_pd(c * std::f64::consts::LOG2_E), shift);
+    let k = _mm256_sub_pd(k_shifted, shift); // round(t log₂e), exact
+    let mut r = _mm256_fnmadd_pd(k, _mm256_set1_pd(LN2_HI), t); // t − k·hi, exact
+    if TWO_PART_LN2 {
+        r = _mm256_fnmadd_pd(k, _mm256_set1_pd(LN2_LO), r); // − k·lo
+    }
+    let r2 = _mm256_mul_pd(r, r);
+    let em1_r = _mm256_fmadd_pd(r2, expm1_q(r, r2), r); // r + r² Q(r)
+    // 2ᵏ: the biased exponent k + 1023 ∈ [2, 2044] from the low mantissa bits, shifted into
+    // the exponent field; the high bits of 1.5·2⁵² shift out.
+    let two_k = _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_castpd_si256(k_shifted)));
+    (two_k, em1_r)
+}
+
+/// eˣ = 2ᵏ + 2ᵏ(eʳ − 1) lane-wise (one FMA after [`exp_reduce`]), for lanes in [−708, 708]
+/// (NaN stays NaN; other lanes are unspecified).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 fn exp4(x: __m256d) -> __m256d {
-    const LN2_HI: f64 = std::f64::consts::LN_2; // ln 2 rounded to f64
-    const LN2_LO: f64 = 2.319_046_813_846_299_6e-17; // ln 2 − LN2_HI
-    let k = _mm256_round_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_pd(
-        x,
-        _mm256_set1_pd(std::f64::consts::LOG2_E),
-    ));
-    let r = _mm256_fnmadd_pd(k, _mm256_set1_pd(LN2_HI), x); // x − k·hi, exact (Sterbenz)
-    let r = _mm256_fnmadd_pd(k, _mm256_set1_pd(LN2_LO), r); // − k·lo
-    let mut p = _mm256_set1_pd(INV_FACT[0]);
-    for c in &INV_FACT[1..] {
-        p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(*c)); // p·r + 1/j!
-    }
-    // 2ᵏ eʳ: eʳ ∈ [0.70, 1.42] and k ∈ [−1021, 1021], so adding k to the biased exponent
-    // field gives a normal number without touching the mantissa.
-    let k64 = _mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(k));
-    _mm256_castsi256_pd(_mm256_add_epi64(
-        _mm256_castpd_si256(p),
-        _mm256_slli_epi64::<52>(k64),
-    ))
+    let (two_k, em1_r) = exp_reduce::<true>(x, 1.0);
+    _mm256_fmadd_pd(two_k, em1_r, two_k)
 }
 
 /// Whether every lane satisfies |x| ≤ 708 (false for NaN lanes).
@@ -100,37 +133,29 @@ fn relu4(v: __m256d) -> __m256d {
     _mm256_andnot_pd(le0, v)
 }
 
-/// tanh x lane-wise, for every x (NaN stays NaN):
+/// tanh x lane-wise, for every x (NaN stays NaN), from one [`exp_reduce`] of t = −2|x| ≤ 0:
 ///
 /// ```text
-/// |x| < 0.625:  |x| · P(x²)                      (no cancellation near 0)
-/// otherwise:    1 − 2 / (e^{2|x|} + 1)           (2|x| capped at 708: tanh = 1 there anyway)
+/// 1 − eᵗ = (1 − 2ᵏ) − 2ᵏ(eʳ − 1)      (k ≤ 0: 1 − 2ᵏ is exact; ≈ −t relatively near 0)
+/// tanh|x| = (1 − eᵗ) / (1 + eᵗ) = (1 − eᵗ) / (2 − (1 − eᵗ))
 /// ```
 ///
-/// then the sign of x is put back (tanh(−0) = −0).
+/// with |x| clamped at 20, where tanh is 1 in f64 (and 1 − eᵗ rounds to 1); then the sign
+/// of x is put back (tanh(−0) = −0, 1 − eᵗ being +0 at x = ±0). The reduction drops k·lo
+/// (|k| ≤ 58; the shift of r costs ≤ 0.3 ε at k = −1 and less beyond, where 2ᵏ scales it):
+/// within 1.6 ε|tanh x| of the exact value (measured against 120-bit mpmath over the
+/// regions of k = 0, −1, −2, ..., tiny x and x around 19–20).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 fn tanh4(x: __m256d) -> __m256d {
     let sign_bit = _mm256_set1_pd(-0.0);
     let one = _mm256_set1_pd(1.0);
-    let a = _mm256_andnot_pd(sign_bit, x); // |x|
-    let u = _mm256_mul_pd(a, a);
-    let mut p = _mm256_set1_pd(TANH_SMALL[0]);
-    for c in &TANH_SMALL[1..] {
-        p = _mm256_fmadd_pd(p, u, _mm256_set1_pd(*c));
-    }
-    let small = _mm256_mul_pd(a, p);
-    let two_a = _mm256_min_pd(_mm256_set1_pd(EXP_SAFE), _mm256_add_pd(a, a)); // NaN kept
-    let e = exp4(two_a);
-    let large = _mm256_sub_pd(
-        one,
-        _mm256_div_pd(_mm256_set1_pd(2.0), _mm256_add_pd(e, one)),
-    );
-    let is_small = _mm256_cmp_pd::<_CMP_LT_OQ>(a, _mm256_set1_pd(0.625));
-    _mm256_or_pd(
-        _mm256_blendv_pd(large, small, is_small),
-        _mm256_and_pd(x, sign_bit),
-    )
+    let neg_abs = _mm256_or_pd(x, sign_bit); // −|x|
+    let neg_abs = _mm256_max_pd(_mm256_set1_pd(-TANH_ONE), neg_abs); // NaN kept
+    let (two_k, em1_r) = exp_reduce::<false>(neg_abs, 2.0); // t = 2·(−|x|)
+    let u = _mm256_fnmadd_pd(two_k, em1_r, _mm256_sub_pd(one, two_k)); // 1 − eᵗ ∈ [+0, 1]
+    let tanh_abs = _mm256_div_pd(u, _mm256_sub_pd(_mm256_set1_pd(2.0), u));
+    _mm256_xor_pd(tanh_abs, _mm256_and_pd(x, sign_bit)) // sign of x back
 }
 
 /// Whether every lane satisfies |x| ≤ 354, so that e^{−2|x|} is normal (false for NaN).
@@ -140,23 +165,27 @@ fn all_exp2_safe(x: __m256d) -> bool {
     all_exp_safe(_mm256_add_pd(x, x))
 }
 
-/// sech² x = 4e / (1 + e)² with e = e^{−2|x|} ∈ (0, 1], lane-wise, for |x| ≤ 354.
+/// sech² x = 4e / (1 + e)² with e = e^{−2|x|} ∈ (0, 1], lane-wise, for |x| ≤ 354 (e as in
+/// `exp4`, from [`exp_reduce`] of t = 2·(−|x|)).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 fn sech2_4(x: __m256d) -> __m256d {
     let neg_abs = _mm256_or_pd(x, _mm256_set1_pd(-0.0)); // −|x|
-    let e = exp4(_mm256_add_pd(neg_abs, neg_abs));
+    let (two_k, em1_r) = exp_reduce::<true>(neg_abs, 2.0);
+    let e = _mm256_fmadd_pd(two_k, em1_r, two_k);
     let d = _mm256_add_pd(_mm256_set1_pd(1.0), e);
     _mm256_div_pd(_mm256_mul_pd(_mm256_set1_pd(4.0), e), _mm256_mul_pd(d, d))
 }
 
-/// σ(x) = 1 / (1 + e⁻ˣ) lane-wise, for |x| ≤ 708.
+/// σ(x) = 1 / (1 + e⁻ˣ) lane-wise, for |x| ≤ 708, with 1 + e⁻ˣ = (1 + 2ᵏ) + 2ᵏ(eʳ − 1)
+/// from [`exp_reduce`] of t = −x (1 + 2ᵏ is computed beside the polynomial, off the chain).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 fn sigmoid4(x: __m256d) -> __m256d {
     let one = _mm256_set1_pd(1.0);
-    let e = exp4(_mm256_sub_pd(_mm256_setzero_pd(), x)); // e⁻ˣ
-    _mm256_div_pd(one, _mm256_add_pd(one, e))
+    let (two_k, em1_r) = exp_reduce::<true>(x, -1.0);
+    let d = _mm256_fmadd_pd(two_k, em1_r, _mm256_add_pd(one, two_k)); // 1 + e⁻ˣ
+    _mm256_div_pd(one, d)
 }
 
 /// σ(x) σ(−x) = e / (1 + e)² with e = e^{−|x|} ∈ (0, 1], lane-wise, for |x| ≤ 708.
@@ -169,16 +198,23 @@ fn sigmoid_deriv4(x: __m256d) -> __m256d {
     _mm256_div_pd(e, _mm256_mul_pd(d, d))
 }
 
-/// y ← f(x) quad by quad with the vector body, falling back to the portable scalar
-/// `scalar(act, ·)` for each quad whose lanes fail `safe` and for the tail. A macro rather
-/// than a function taking `fn` pointers, so the vector body is inlined into each kernel.
+/// Quads per iteration of the map loops: their evaluations are independent, so the long
+/// dependency chains of tanh and exp (≈ 50 cycles) overlap within one iteration.
+const GROUP: usize = 4;
+
+/// y ← f(x) [`GROUP`] quads at a time with the vector body, falling back to the portable
+/// scalar `scalar(act, ·)` for each quad whose lanes fail `safe` and for the tail. A macro
+/// rather than a function taking `fn` pointers, so the vector body is inlined into each
+/// kernel.
 macro_rules! map_quads {
     ($x:expr, $y:expr, safe: $safe:ident, vector: $f4:ident, scalar: $scalar:path, $act:expr) => {{
         let (x, y): (&[f64], &mut [f64]) = ($x, $y);
         assert_eq!(x.len(), y.len());
         let (xq, xt) = chunks::<_, 4>(x);
         let (yq, yt) = chunks_mut::<_, 4>(y);
-        for (xv, yv) in xq.iter().zip(yq) {
+        let (xg, xq) = chunks::<_, GROUP>(xq);
+        let (yg, yq) = chunks_mut::<_, GROUP>(yq);
+        let one_quad = |xv: &[f64; 4], yv: &mut [f64; 4]| {
             let v = load(xv);
             if $safe(v) {
                 store(yv, $f4(v));
@@ -187,6 +223,21 @@ macro_rules! map_quads {
                     *o = $scalar($act, *i);
                 }
             }
+        };
+        for (xb, yb) in xg.iter().zip(yg) {
+            let v = xb.map(|q| load(&q));
+            if v.iter().fold(true, |ok, &v| ok & $safe(v)) {
+                for (q, f) in yb.iter_mut().zip(v.map(|v| $f4(v))) {
+                    store(q, f);
+                }
+            } else {
+                for (xv, yv) in xb.iter().zip(yb) {
+                    one_quad(xv, yv);
+                }
+            }
+        }
+        for (xv, yv) in xq.iter().zip(yq) {
+            one_quad(xv, yv);
         }
         for (o, i) in yt.iter_mut().zip(xt) {
             *o = $scalar($act, *i);
@@ -199,7 +250,8 @@ macro_rules! map_quads_in_place {
     ($x:expr, safe: $safe:ident, vector: $f4:ident, scalar: $scalar:path, $act:expr) => {{
         let x: &mut [f64] = $x;
         let (xq, xt) = chunks_mut::<_, 4>(x);
-        for xv in xq {
+        let (xg, xq) = chunks_mut::<_, GROUP>(xq);
+        let one_quad = |xv: &mut [f64; 4]| {
             let v = load(xv);
             if $safe(v) {
                 store(xv, $f4(v));
@@ -208,6 +260,21 @@ macro_rules! map_quads_in_place {
                     *o = $scalar($act, *o);
                 }
             }
+        };
+        for xb in xg {
+            let v = xb.map(|q| load(&q));
+            if v.iter().fold(true, |ok, &v| ok & $safe(v)) {
+                for (q, f) in xb.iter_mut().zip(v.map(|v| $f4(v))) {
+                    store(q, f);
+                }
+            } else {
+                for xv in xb.iter_mut() {
+                    one_quad(xv);
+                }
+            }
+        }
+        for xv in xq {
+            one_quad(xv);
         }
         for o in xt {
             *o = $scalar($act, *o);
