@@ -10,7 +10,10 @@
 //!
 //! - `gemm/{avx2,portable,matrixmultiply,naive}/n`: square n × n · n × n (naive and portable
 //!   only up to 256).
-//! - `gemm_mlp/{avx2,matrixmultiply}/m×k×n`: the MLP shapes, forward and weight-gradient.
+//! - `gemm_mlp/{avx2,matrixmultiply}/m×k×n`: the MLP shapes, forward and weight-gradient;
+//!   `gemm_mlp/…/fwd0_256x2x16` etc.: the eight products of a [2, 16, 16, 2] MLP gradient
+//!   over 256 samples and four MNIST-size ones, in the `gemm_op` layouts the model uses
+//!   (`cargo bench -p puma-kernels --bench gemm -- gemm_mlp`).
 //! - `potrf/{avx2,naive}/n` (n³/3 flops) and `trsm/avx2/n` (left, lower, n right-hand
 //!   sides: n³ flops).
 
@@ -111,6 +114,38 @@ fn square(cr: &mut Criterion) {
     g.finish();
 }
 
+/// One MLP product as `gemm_op(ta, tb, m, k, n)` with row-major stored operands and C
+/// (ldc = n): its name, the two ops, the sizes and β.
+type MlpCase = (&'static str, Op, Op, usize, usize, usize, f64);
+
+/// The eight products of one gradient of a [2, 16, 16, 2] MLP over a chunk of c = 256
+/// samples (forward z = aWᵀ with β = 1 onto the bias, weight gradients GᵀA and back-propagated
+/// GW with β = 0), then MNIST-size ones ([784, 128, 10], c = 256).
+const MLP_CASES: [MlpCase; 13] = [
+    ("fwd0", Op::NoTrans, Op::Trans, 256, 2, 16, 1.0),
+    ("fwd1", Op::NoTrans, Op::Trans, 256, 16, 16, 1.0),
+    ("fwd2", Op::NoTrans, Op::Trans, 256, 16, 2, 1.0),
+    ("dW2", Op::Trans, Op::NoTrans, 2, 256, 16, 0.0),
+    ("prev2", Op::NoTrans, Op::NoTrans, 256, 2, 16, 0.0),
+    ("dW1", Op::Trans, Op::NoTrans, 16, 256, 16, 0.0),
+    ("prev1", Op::NoTrans, Op::NoTrans, 256, 16, 16, 0.0),
+    ("dW0", Op::Trans, Op::NoTrans, 16, 256, 2, 0.0),
+    ("mnist_fwd0", Op::NoTrans, Op::Trans, 256, 784, 128, 1.0),
+    ("mnist_fwd1", Op::NoTrans, Op::Trans, 256, 128, 10, 1.0),
+    ("mnist_dW1", Op::Trans, Op::NoTrans, 10, 256, 128, 0.0),
+    ("mnist_dW0", Op::Trans, Op::NoTrans, 128, 256, 784, 0.0),
+    ("mnist_prev1", Op::NoTrans, Op::NoTrans, 256, 10, 128, 0.0),
+];
+
+/// (row stride, column stride) of op(X) for X stored row-major as op = NoTrans (rows × cols)
+/// or Trans (cols × rows).
+fn op_strides(op: Op, cols: usize, rows: usize) -> (usize, usize) {
+    match op {
+        Op::NoTrans => (cols, 1),
+        Op::Trans => (1, rows),
+    }
+}
+
 fn mlp(cr: &mut Criterion) {
     let mut g = cr.benchmark_group("gemm_mlp");
     let (level, name) = best();
@@ -133,6 +168,62 @@ fn mlp(cr: &mut Criterion) {
         });
         g.bench_function(BenchmarkId::new("matrixmultiply", &id), |bch| {
             bch.iter(|| mm(m, k, n, &a, rsa, csa, &b, black_box(&mut c)))
+        });
+    }
+    // The same products in the layouts the model code passes to `gemm_op`.
+    for (what, ta, tb, m, k, n, beta) in MLP_CASES {
+        let (a, b) = (random(&mut rng, m * k), random(&mut rng, k * n));
+        let ((rsa, csa), (rsb, csb)) = (op_strides(ta, k, m), op_strides(tb, n, k));
+        let mut c = random(&mut rng, m * n);
+        let id = format!("{what}_{m}x{k}x{n}");
+        g.throughput(Throughput::Elements(2 * (m * k * n) as u64));
+        g.bench_function(BenchmarkId::new(name, &id), |bch| {
+            bch.iter(|| {
+                variants::gemm_strided(
+                    level,
+                    m,
+                    k,
+                    n,
+                    1.0,
+                    &a,
+                    rsa,
+                    csa,
+                    &b,
+                    rsb,
+                    csb,
+                    beta,
+                    black_box(&mut c),
+                    n,
+                    1,
+                    false,
+                )
+            })
+        });
+        let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        let st = |x: usize| x as isize;
+        g.bench_function(BenchmarkId::new("matrixmultiply", &id), |bch| {
+            bch.iter(|| {
+                // SAFETY: A (m × k at (rsa, csa)), B (k × n at (rsb, csb)) and C (m × n,
+                // row-major) are exactly the slices allocated above.
+                unsafe {
+                    matrixmultiply::dgemm(
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        pa,
+                        st(rsa),
+                        st(csa),
+                        pb,
+                        st(rsb),
+                        st(csb),
+                        beta,
+                        black_box(pc),
+                        st(n),
+                        1,
+                    )
+                }
+            })
         });
     }
     g.finish();

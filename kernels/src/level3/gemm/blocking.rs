@@ -114,6 +114,24 @@ impl Raw {
         }
     }
 
+    /// The same product transposed, Cᵀ = BᵀAᵀ: the same elements of C, from the same
+    /// products of A and B.
+    pub fn transposed(&self) -> Raw {
+        Raw {
+            m: self.n,
+            n: self.m,
+            a: self.b,
+            rsa: self.csb,
+            csa: self.rsb,
+            b: self.a,
+            rsb: self.csa,
+            csb: self.rsa,
+            rsc: self.csc,
+            csc: self.rsc,
+            ..*self
+        }
+    }
+
     /// Columns `lo..hi` of the product (columns of B and C).
     pub fn cols(&self, lo: usize, hi: usize) -> Raw {
         Raw {

@@ -2,7 +2,9 @@
 //!
 //! op(A) is m × k, op(B) is k × n, C is m × n. The product is computed by our own packed,
 //! blocked loop nest ([`blocking`]) around a register-blocked micro-kernel: 6 × 8 with
-//! AVX2+FMA ([`avx2`]), 4 × 4 in plain Rust otherwise ([`portable`]). β = 0 never reads C
+//! AVX2+FMA ([`avx2`]), 4 × 4 in plain Rust otherwise ([`portable`]). With AVX2+FMA, small
+//! and skinny products (the layers of a small MLP) skip the packing and run unpacked
+//! register-blocked kernels instead ([`small`]). β = 0 never reads C
 //! (NaN in C is overwritten), α = 0 or k = 0 never reads A or B.
 //!
 //! Large products are split over rayon's threads by rows (or columns) of C, so each element
@@ -15,6 +17,8 @@ mod avx2;
 pub(crate) mod blocking;
 mod pack;
 mod portable;
+#[cfg(target_arch = "x86_64")]
+mod small;
 
 use rayon::prelude::*;
 
@@ -331,6 +335,17 @@ pub(crate) unsafe fn run(level: Level, p: Raw, par: bool) {
         unsafe { scale(&p) };
         return;
     }
+    // Small and skinny products: unpacked kernels on this thread (the choice depends on the
+    // shape and strides only).
+    #[cfg(target_arch = "x86_64")]
+    if level == Level::Avx2Fma
+        && let Some(plan) = small::plan(&p)
+    {
+        // SAFETY: `level` is Avx2Fma only after `checked`; k, m, n > 0 here; the rest is
+        // forwarded from the caller.
+        unsafe { small::run(plan, &p) };
+        return;
+    }
     // Orientation: C = AB or Cᵀ = BᵀAᵀ. A small dimension (≤ DIRECT_MAX_N) goes to n, where
     // A is read in place and not packed (32×1797·1797×64 becomes 64×1797·1797×32), unless
     // that makes C column-major for a shallow product (k < 128), where the element-wise
@@ -344,23 +359,7 @@ pub(crate) unsafe fn run(level: Level, p: Raw, par: bool) {
         (false, true) if deep || p.csc != 1 => false,
         _ => p.rsc == 1 && p.csc != 1,
     };
-    let p = if swap {
-        Raw {
-            m: p.n,
-            n: p.m,
-            a: p.b,
-            rsa: p.csb,
-            csa: p.rsb,
-            b: p.a,
-            rsb: p.csa,
-            csb: p.rsa,
-            rsc: p.csc,
-            csc: p.rsc,
-            ..p
-        }
-    } else {
-        p
-    };
+    let p = if swap { p.transposed() } else { p };
     let flops = 2.0 * p.m as f64 * p.n as f64 * p.k as f64;
     let threads = if par && flops >= PAR_MIN_FLOPS {
         rayon::current_num_threads()
