@@ -138,14 +138,11 @@ pub(crate) unsafe fn run(plan: Plan, p: &Raw) {
                 return;
             }
             let mut buf = COPY.take(); // empty if a caller up the stack holds it
-            buf.clear();
-            buf.reserve(q.k * q.n);
-            for pp in 0..q.k {
-                for j in 0..q.n {
-                    // SAFETY: p < k, j < n: an element of op(B) the caller vouched for.
-                    buf.push(unsafe { *q.b.add(pp * q.rsb + j * q.csb) });
-                }
+            if buf.len() < q.k * q.n {
+                buf.resize(q.k * q.n, 0.0);
             }
+            // SAFETY: op(B) is the caller's; `buf` holds k·n values.
+            unsafe { copy_b(&q, &mut buf[..q.k * q.n]) };
             let r = Raw {
                 b: buf.as_ptr(),
                 rsb: q.n,
@@ -156,6 +153,56 @@ pub(crate) unsafe fn run(plan: Plan, p: &Raw) {
             // the caller's contract.
             unsafe { axpy(&r) };
             COPY.set(buf);
+        }
+    }
+}
+
+/// op(B) (k × n, B[p, j] at `b + p·rsb + j·csb`) into `out` row-major (`out[p·n + j]`).
+/// When B's columns are contiguous (`rsb = 1`, op(B) = Wᵀ for a row-major W), 4 × 4 blocks
+/// are transposed in registers: four rows of W in, four rows of op(B) out.
+///
+/// # Safety
+/// The CPU must support avx2; B[p, j] must be readable for p < k, j < n; `out.len() = k·n`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn copy_b(q: &Raw, out: &mut [f64]) {
+    let (k, n, b) = (q.k, q.n, q.b);
+    assert_eq!(out.len(), k * n);
+    let at = |p: usize, j: usize| b.wrapping_add(p * q.rsb + j * q.csb);
+    let (k4, n4) = if q.rsb == 1 {
+        (k / 4 * 4, n / 4 * 4)
+    } else {
+        (0, 0)
+    };
+    let o = out.as_mut_ptr();
+    for j in (0..n4).step_by(4) {
+        for p in (0..k4).step_by(4) {
+            let mut w = [_mm256_setzero_pd(); 4];
+            for (r, wr) in w.iter_mut().enumerate() {
+                // SAFETY: W[j + r, p..p + 4] = B[p..p + 4, j + r]: p + 4 ≤ k, j + r < n.
+                *wr = unsafe { _mm256_loadu_pd(at(p, j + r)) };
+            }
+            let t0 = _mm256_unpacklo_pd(w[0], w[1]); // [w0₀, w1₀, w0₂, w1₂]
+            let t1 = _mm256_unpackhi_pd(w[0], w[1]); // [w0₁, w1₁, w0₃, w1₃]
+            let t2 = _mm256_unpacklo_pd(w[2], w[3]);
+            let t3 = _mm256_unpackhi_pd(w[2], w[3]);
+            let rows = [
+                _mm256_permute2f128_pd::<0x20>(t0, t2), // B[p, j..j + 4]
+                _mm256_permute2f128_pd::<0x20>(t1, t3), // B[p + 1, j..j + 4]
+                _mm256_permute2f128_pd::<0x31>(t0, t2),
+                _mm256_permute2f128_pd::<0x31>(t1, t3),
+            ];
+            for (l, row) in rows.into_iter().enumerate() {
+                // SAFETY: out[(p + l)·n + j..+ 4] with p + l < k, j + 4 ≤ n.
+                unsafe { _mm256_storeu_pd(o.add((p + l) * n + j), row) };
+            }
+        }
+    }
+    // The rest element by element: columns n4.., and rows k4.. of columns ..n4.
+    for (p, row) in out.chunks_exact_mut(n).enumerate() {
+        let from = if p < k4 { n4 } else { 0 };
+        for (j, x) in row.iter_mut().enumerate().skip(from) {
+            // SAFETY: p < k, j < n: an element of op(B) the caller vouched for.
+            *x = unsafe { *at(p, j) };
         }
     }
 }
