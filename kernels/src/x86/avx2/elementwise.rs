@@ -63,12 +63,17 @@ const TANH_ONE: f64 = 20.0;
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 fn expm1_q(r: __m256d, r2: __m256d) -> __m256d {
-    let c = |j: usize| _mm256_set1_pd(EXPM1_Q[j]);
-    let pair = |j: usize| _mm256_fmadd_pd(c(j + 1), r, c(j)); // c_j + c_{j+1} r
+    /// c_j + c_{j+1} r.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn pair(j: usize, r: __m256d) -> __m256d {
+        let (c_j, c_next) = (_mm256_set1_pd(EXPM1_Q[j]), _mm256_set1_pd(EXPM1_Q[j + 1]));
+        _mm256_fmadd_pd(c_next, r, c_j)
+    }
     let r4 = _mm256_mul_pd(r2, r2);
-    let q0 = _mm256_fmadd_pd(pair(2), r2, pair(0)); // degrees 0–3
-    let q1 = _mm256_fmadd_pd(pair(6), r2, pair(4)); // 4–7
-    _mm256_fmadd_pd(_mm256_fmadd_pd(pair(8), r4, q1), r4, q0)
+    let q0 = _mm256_fmadd_pd(pair(2, r), r2, pair(0, r)); // degrees 0–3
+    let q1 = _mm256_fmadd_pd(pair(6, r), r2, pair(4, r)); // 4–7
+    _mm256_fmadd_pd(_mm256_fmadd_pd(pair(8, r), r4, q1), r4, q0)
 }
 
 /// (2ᵏ, eʳ − 1) for t = c·x = k ln2 + r lane-wise, c a power of two (so that t is exact),
