@@ -18,10 +18,11 @@
 //! the benches' Zen 4, and every operation saved shows (≈ 0.7 cycle each).
 //!
 //! `exp4` is valid for x ∈ [−708, 708], where 2ᵏ stays normal, and within 1 ulp of std's
-//! `exp` (measured by the unit test below, which allows 2). Lanes outside that range, and NaN, take the portable scalar path for
-//! their whole quad, so edge behaviour is exactly the portable one; `tanh4` clamps instead
-//! and is valid everywhere. Measured in `benches/level12.rs` (`tanh/*`, `tanh_deriv/*`,
-//! `sigmoid/*`, `sigmoid_deriv/*`, `log_softmax/*`).
+//! `exp` (measured by the unit test below, which allows 2). Lanes outside that range, and
+//! NaN, take the portable scalar path for their whole quad, so edge behaviour is exactly the
+//! portable one; `tanh4` clamps instead and is valid everywhere. Measured in
+//! `benches/level12.rs` (`tanh/*`, `tanh_deriv/*`, `sigmoid/*`, `sigmoid_deriv/*`,
+//! `log_softmax/*`).
 
 use super::{chunks, chunks_mut, load, store};
 use crate::Activation;
