@@ -44,36 +44,31 @@ impl Mlp {
         let n = s.n();
         let chunks = n.div_ceil(CHUNK_ROWS);
         let rows = |c: usize| s.rows(c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n));
-        let dirs = (!on_tape).then(|| fused::Directions::new(self, v));
-        if let Some(dirs) = &dirs
-            && v.len() * chunks > SEQUENTIAL_HVP_ENTRIES
-        {
+        if !on_tape && v.len() * chunks > SEQUENTIAL_HVP_ENTRIES {
             // Large k·p: one accumulator for all chunks, in chunk order (each GEMM may use
             // the threads and computes every entry in the same order on any number of them).
             let mut acc = vec![0.0; v.len()];
+            let mut scratch = fused::Scratch::default();
             for c in 0..chunks {
-                self.chunk_hvp_fused(theta, &rows(c), v, dirs, &mut acc);
+                self.chunk_hvp_fused(theta, &rows(c), v, &mut acc, &mut scratch);
             }
-            return fused::to_direction_major(self, v.len() / self.n_params(), &acc);
+            return acc;
         }
         let parts: Vec<Vec<f64>> = (0..chunks)
             .into_par_iter()
-            .map(|c| {
+            .map_init(fused::Scratch::default, |scratch, c| {
                 let chunk = rows(c);
-                match &dirs {
-                    None => {
-                        value_grad_hvp_batch(
-                            |tape, th| self.weighted_loss_on(tape, th, &chunk),
-                            theta,
-                            v,
-                        )
-                        .hv
-                    }
-                    Some(dirs) => {
-                        let mut acc = vec![0.0; v.len()]; // layer-major
-                        self.chunk_hvp_fused(theta, &chunk, v, dirs, &mut acc);
-                        acc
-                    }
+                if on_tape {
+                    value_grad_hvp_batch(
+                        |tape, th| self.weighted_loss_on(tape, th, &chunk),
+                        theta,
+                        v,
+                    )
+                    .hv
+                } else {
+                    let mut acc = vec![0.0; v.len()];
+                    self.chunk_hvp_fused(theta, &chunk, v, &mut acc, scratch);
+                    acc
                 }
             })
             .collect();
@@ -81,10 +76,7 @@ impl Mlp {
         for part in parts {
             crate::kernels::axpy(1.0, &part, &mut hv); // chunk order, whatever the thread count
         }
-        match dirs {
-            Some(_) => fused::to_direction_major(self, v.len() / self.n_params(), &hv),
-            None => hv,
-        }
+        hv
     }
 
     /// H·v_j for k directions of \[J\] at θ (k = `v.len() / p`, direction-major), sharing

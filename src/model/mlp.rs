@@ -203,13 +203,13 @@ impl Mlp {
         let n = s.n();
         let parts: Vec<(f64, Vec<f64>)> = (0..n.div_ceil(CHUNK_ROWS))
             .into_par_iter()
-            .map(|c| {
+            .map_init(fused::Scratch::default, |scratch, c| {
                 let chunk = s.rows(c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n));
                 if on_tape {
                     value_and_grad(|tape, th| self.weighted_loss_on(tape, th, &chunk), theta)
                 } else {
                     let mut g = vec![0.0; theta.len()];
-                    let v = self.chunk_loss_and_grad_fused(theta, &chunk, &mut g);
+                    let v = self.chunk_loss_and_grad_fused(theta, &chunk, &mut g, scratch);
                     (v, g)
                 }
             })

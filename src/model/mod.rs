@@ -12,6 +12,7 @@ pub mod loss;
 pub mod mlp;
 pub mod params;
 pub mod per_example;
+mod scratch;
 pub mod train;
 
 pub use loss::{Evaluation, Samples};

@@ -13,8 +13,11 @@
 //!            Ġ_{l−1} = (Ġ_l W_l + G_l Ẇ_l) ⊙ f′(z_{l−1}) + (G_l W_l) ⊙ f″(z_{l−1}) ⊙ ż_{l−1}
 //! ```
 //!
-//! The k directions are stored sample-major ([i][j][·], a (c·k) × d matrix), so every
-//! product with a shared matrix (W_l, a_l, G_l) is one GEMM for all k directions.
+//! The k tangents and R-adjoints are stored sample-major ([i][j][·], a (c·k) × d matrix), so
+//! every product with W_l (ȧ_l W_lᵀ, Ġ_l W_l) is one GEMM for all k directions; the
+//! products with a direction's own Ẇ_l, and its rows of (Hv)_{W_l}, are one GEMM per
+//! direction on strided views, reading v and writing the direction-major result in place
+//! (no rearranged copies of the k·p directions or outputs).
 //! Cost per direction: the first layer needs a_0 Ẇ_0ᵀ and Ġ_0ᵀ a_0 only (2 products of
 //! its size, against the gradient's 2 with the forward), every other layer 6; the gradient
 //! ∂W itself is not formed.
@@ -23,6 +26,7 @@ use puma_kernels::{Op, gemm_op};
 
 use super::super::loss::Samples;
 use super::super::mlp::Mlp;
+use super::super::scratch::{sized, slot};
 use crate::autodiff::Activation;
 
 /// C (m × n, row-major, leading dimension n) ← op(A)·op(B) + β·C on contiguous operands.
@@ -44,94 +48,61 @@ fn mm(
     gemm_op(op(ta), op(tb), m, k, n, 1.0, A, lda, B, ldb, beta, C, n);
 }
 
-/// The k directions' weight blocks rearranged once for all chunks: per layer, Ẇ stacked
-/// (`stack[l]`, rows (j, a), k·d_out × d_in) and side by side (`side[l]`, d_out × k·d_in).
-pub(super) struct Directions {
-    stack: Vec<Vec<f64>>,
-    side: Vec<Vec<f64>>,
-}
-
-impl Directions {
-    /// The rearranged weight blocks of the direction-major `v` for `mlp`.
-    pub(super) fn new(mlp: &Mlp, v: &[f64]) -> Self {
-        let p = mlp.n_params();
-        let k = v.len() / p;
-        let layers = &mlp.layout().layers;
-        let stack: Vec<Vec<f64>> = layers
-            .iter()
-            .map(|span| {
-                let mut b = Vec::with_capacity(k * span.fan_out * span.fan_in);
-                for j in 0..k {
-                    b.extend_from_slice(&v[j * p + span.weight..j * p + span.bias]);
-                }
-                b
-            })
-            .collect();
-        let side = layers
-            .iter()
-            .zip(&stack)
-            .map(|(span, st)| {
-                let (din, dout) = (span.fan_in, span.fan_out);
-                let mut b = vec![0.0; dout * k * din];
-                for j in 0..k {
-                    for a in 0..dout {
-                        b[(a * k + j) * din..(a * k + j + 1) * din]
-                            .copy_from_slice(&st[(j * dout + a) * din..(j * dout + a + 1) * din]);
-                    }
-                }
-                b
-            })
-            .collect();
-        Directions { stack, side }
-    }
-}
-
-/// The k products from the layer-major layout the chunks accumulate in (layer l's weight
-/// blocks of all directions at k·weight_l, rows (j, a), then its biases at k·bias_l,
-/// [j][a]: so each layer's Ġ_lᵀ a_l is one GEMM) to direction-major.
-pub(super) fn to_direction_major(mlp: &Mlp, k: usize, acc: &[f64]) -> Vec<f64> {
-    let p = mlp.n_params();
-    let mut hv = vec![0.0; k * p];
-    for span in &mlp.layout().layers {
-        let (pw, dout) = (span.fan_out * span.fan_in, span.fan_out);
-        for j in 0..k {
-            hv[j * p + span.weight..j * p + span.bias]
-                .copy_from_slice(&acc[k * span.weight + j * pw..k * span.weight + (j + 1) * pw]);
-            hv[j * p + span.bias..j * p + span.bias + dout]
-                .copy_from_slice(&acc[k * span.bias + j * dout..k * span.bias + (j + 1) * dout]);
-        }
-    }
-    hv
+/// The buffers of one chunk's R-operator pass, kept between chunks (`super::super::scratch`).
+#[derive(Default)]
+pub(super) struct Scratch {
+    /// z_l of the hidden layer being computed.
+    z: Vec<f64>,
+    /// a_{l+1} = f(z_l), f′(z_l) and f″(z_l) for the hidden layers.
+    acts: Vec<Vec<f64>>,
+    fp: Vec<Vec<f64>>,
+    fpp: Vec<Vec<f64>>,
+    /// ż_l for every layer and ȧ_{l+1} = f′(z_l) ⊙ ż_l for the hidden ones, (c·k) × d.
+    zdot: Vec<Vec<f64>>,
+    adot: Vec<Vec<f64>>,
+    /// The logits, then G_l; Ṗ, then Ġ_l; and G_l W_l, U̇ under construction.
+    g: Vec<f64>,
+    gdot: Vec<f64>,
+    u: Vec<f64>,
+    udot: Vec<f64>,
 }
 
 impl Mlp {
-    /// acc += Σ_i w_i ∇²CE_i · v_j over the chunk `s` for the k = `v.len() / p`
-    /// direction-major directions in `v` (rearranged in `dirs`), in the layer-major layout
-    /// of [`to_direction_major`] (module docs).
+    /// acc_j += Σ_i w_i ∇²CE_i · v_j over the chunk `s` for the k = `v.len() / p`
+    /// direction-major directions v_j in `v`, into the direction-major `acc` (k·p);
+    /// `scratch` keeps the buffers between calls.
     pub(super) fn chunk_hvp_fused(
         &self,
         theta: &[f64],
         s: &Samples,
         v: &[f64],
-        dirs: &Directions,
         acc: &mut [f64],
+        scratch: &mut Scratch,
     ) {
         let p = self.n_params();
         let k = v.len() / p;
         let c = s.n();
         let layers = &self.layout().layers;
         let last = layers.len() - 1;
-        // Forward: a_l (a_0 = X), f′(z_l) and f″(z_l) for hidden layers, the logits.
-        let mut acts: Vec<Vec<f64>> = Vec::with_capacity(last);
-        let mut fp: Vec<Vec<f64>> = Vec::with_capacity(last);
-        let mut fpp: Vec<Vec<f64>> = Vec::with_capacity(last);
-        let mut logits = Vec::new();
+        let Scratch {
+            z,
+            acts,
+            fp,
+            fpp,
+            zdot,
+            adot,
+            g,
+            gdot,
+            u,
+            udot,
+        } = scratch;
+        // Forward: a_l (a_0 = X), f′(z_l) and f″(z_l) for hidden layers, the logits in g.
         for (l, span) in layers.iter().enumerate() {
             let (din, dout) = (span.fan_in, span.fan_out);
             let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
-            let mut z = Vec::with_capacity(c * dout);
-            for _ in 0..c {
-                z.extend_from_slice(&theta[span.bias_range()]); // 1b_lᵀ
+            let zl = sized(if l == last { &mut *g } else { &mut *z }, c * dout);
+            for row in zl.chunks_exact_mut(dout) {
+                row.copy_from_slice(&theta[span.bias_range()]); // 1b_lᵀ
             }
             mm(
                 false,
@@ -142,55 +113,68 @@ impl Mlp {
                 input,
                 &theta[span.weight_range()],
                 1.0,
-                &mut z,
+                zl,
             ); // + a_l W_lᵀ
             if l == last {
-                logits = z;
                 break;
             }
-            let mut a = vec![0.0; z.len()];
-            self.activation.apply(&z, &mut a);
-            let (mut d1, mut d2) = (vec![0.0; z.len()], vec![0.0; z.len()]);
+            let a = slot(acts, l, c * dout);
+            self.activation.apply(zl, a);
+            let (d1, d2) = (slot(fp, l, c * dout), slot(fpp, l, c * dout));
             match self.activation {
                 // f′ and f″ from y = f(z), as the tape does
                 Activation::Tanh => {
-                    for ((d1, d2), y) in d1.iter_mut().zip(&mut d2).zip(&a) {
+                    for ((d1, d2), y) in d1.iter_mut().zip(d2.iter_mut()).zip(a.iter()) {
                         *d1 = 1.0 - y * y;
                         *d2 = -2.0 * y * (1.0 - y * y);
                     }
                 }
                 Activation::Sigmoid => {
-                    for ((d1, d2), y) in d1.iter_mut().zip(&mut d2).zip(&a) {
+                    for ((d1, d2), y) in d1.iter_mut().zip(d2.iter_mut()).zip(a.iter()) {
                         *d1 = y * (1.0 - y);
                         *d2 = y * (1.0 - y) * (1.0 - 2.0 * y);
                     }
                 }
                 Activation::Relu => {
-                    for (d1, x) in d1.iter_mut().zip(&z) {
-                        *d1 = if *x > 0.0 { 1.0 } else { 0.0 }; // f″ = 0
+                    for ((d1, d2), x) in d1.iter_mut().zip(d2.iter_mut()).zip(zl.iter()) {
+                        *d1 = if *x > 0.0 { 1.0 } else { 0.0 };
+                        *d2 = 0.0;
                     }
                 }
                 f => {
-                    for ((d1, d2), x) in d1.iter_mut().zip(&mut d2).zip(&z) {
+                    for ((d1, d2), x) in d1.iter_mut().zip(d2.iter_mut()).zip(zl.iter()) {
                         *d1 = f.deriv_at(*x);
                         *d2 = f.second_deriv_at(*x);
                     }
                 }
             }
-            acts.push(a);
-            fp.push(d1);
-            fpp.push(d2);
         }
-        let wdot = &dirs.stack;
-        // Tangents ż_l (sample-major (c·k) × d_out) for every layer.
+        // Tangents ż_l (sample-major (c·k) × d_out) for every layer, and
         // ȧ_l = f′(z_{l−1}) ⊙ ż_{l−1} at `adot[l − 1]`, kept for the R-adjoint.
-        let mut zdot: Vec<Vec<f64>> = Vec::with_capacity(layers.len());
-        let mut adot: Vec<Vec<f64>> = Vec::with_capacity(last);
+        zdot.resize_with(layers.len().max(zdot.len()), Vec::new);
         for (l, span) in layers.iter().enumerate() {
             let (din, dout) = (span.fan_in, span.fan_out);
             let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
-            let mut zd = vec![0.0; c * k * dout];
-            mm(false, true, c, din, k * dout, input, &wdot[l], 0.0, &mut zd); // a_l Ẇ_lᵀ
+            let (below, here) = zdot.split_at_mut(l);
+            let zd = sized(&mut here[0], c * k * dout);
+            for j in 0..k {
+                // a_l Ẇ_lᵀ into direction j's columns
+                gemm_op(
+                    Op::NoTrans,
+                    Op::Trans,
+                    c,
+                    din,
+                    dout,
+                    1.0,
+                    input,
+                    din,
+                    &v[j * p + span.weight..j * p + span.bias],
+                    din,
+                    0.0,
+                    &mut zd[j * dout..],
+                    k * dout,
+                );
+            }
             for row in zd.chunks_exact_mut(k * dout) {
                 for (j, part) in row.chunks_exact_mut(dout).enumerate() {
                     let bd = &v[j * p + span.bias..j * p + span.bias + dout];
@@ -199,11 +183,16 @@ impl Mlp {
             }
             if l > 0 {
                 // ȧ_l = f′(z_{l−1}) ⊙ ż_{l−1}, then + ȧ_l W_lᵀ for all directions at once
-                let mut ad = zdot[l - 1].clone();
-                for (i, row) in ad.chunks_exact_mut(k * din).enumerate() {
-                    let f1 = &fp[l - 1][i * din..(i + 1) * din];
-                    for part in row.chunks_exact_mut(din) {
-                        part.iter_mut().zip(f1).for_each(|(a, f)| *a *= f);
+                let ad = slot(adot, l - 1, c * k * din);
+                let rows = ad
+                    .chunks_exact_mut(k * din)
+                    .zip(below[l - 1].chunks_exact(k * din));
+                for ((ad_i, zd_i), f1) in rows.zip(fp[l - 1].chunks_exact(din)) {
+                    for (a, z) in ad_i.chunks_exact_mut(din).zip(zd_i.chunks_exact(din)) {
+                        a.iter_mut()
+                            .zip(z)
+                            .zip(f1)
+                            .for_each(|((a, z), f)| *a = f * z);
                     }
                 }
                 mm(
@@ -212,19 +201,16 @@ impl Mlp {
                     c * k,
                     din,
                     dout,
-                    &ad,
+                    ad,
                     &theta[span.weight_range()],
                     1.0,
-                    &mut zd,
+                    zd,
                 );
-                adot.push(ad);
             }
-            zdot.push(zd);
         }
         // G_{L−1} = diag(w)(P − Y) and Ġ_{L−1} = diag(w) Ṗ.
         let kc = self.n_classes();
-        let mut g = logits;
-        let mut gdot = vec![0.0; c * k * kc];
+        let gd = sized(gdot, c * k * kc);
         for (i, row) in g.chunks_exact_mut(kc).enumerate() {
             let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let mut sum = 0.0;
@@ -235,7 +221,7 @@ impl Mlp {
             row.iter_mut().for_each(|z| *z /= sum); // p_i
             let wi = s.w.map_or(1.0, |w| w[i]);
             let zr = &zdot[last][i * k * kc..(i + 1) * k * kc];
-            let gr = &mut gdot[i * k * kc..(i + 1) * k * kc];
+            let gr = &mut gd[i * k * kc..(i + 1) * k * kc];
             for (zj, gj) in zr.chunks_exact(kc).zip(gr.chunks_exact_mut(kc)) {
                 let pz: f64 = row.iter().zip(zj).map(|(a, b)| a * b).sum();
                 for ((gv, pv), zv) in gj.iter_mut().zip(row.iter()).zip(zj) {
@@ -250,13 +236,24 @@ impl Mlp {
             let span = &layers[l];
             let (din, dout) = (span.fan_in, span.fan_out);
             let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
-            let ad = (l > 0).then(|| &adot[l - 1]); // ȧ_l
-            // (Hv)_{W_l} += Ġ_lᵀ a_l for all directions: rows (j, a) of a (k·d_out) × d_in product
-            let acc_w = &mut acc[k * span.weight..k * span.bias];
-            mm(true, false, k * dout, c, din, &gdot, input, 1.0, acc_w);
-            if let Some(ad) = ad {
-                for j in 0..k {
-                    // (Hv)_{W_l} += G_lᵀ ȧ_l for direction j
+            for j in 0..k {
+                let hv_w = &mut acc[j * p + span.weight..j * p + span.bias];
+                gemm_op(
+                    Op::Trans,
+                    Op::NoTrans,
+                    dout,
+                    c,
+                    din,
+                    1.0,
+                    &gdot[j * dout..],
+                    k * dout,
+                    input,
+                    din,
+                    1.0,
+                    hv_w,
+                    din,
+                ); // (Hv)_{W_l} += Ġ_lᵀ a_l
+                if l > 0 {
                     gemm_op(
                         Op::Trans,
                         Op::NoTrans,
@@ -264,59 +261,61 @@ impl Mlp {
                         c,
                         din,
                         1.0,
-                        &g,
+                        g,
                         dout,
-                        &ad[j * din..],
+                        &adot[l - 1][j * din..],
                         k * din,
                         1.0,
-                        &mut acc_w[j * dout * din..],
+                        hv_w,
                         din,
-                    );
+                    ); // (Hv)_{W_l} += G_lᵀ ȧ_l
                 }
-            }
-            let acc_b = &mut acc[k * span.bias..k * (span.bias + dout)];
-            for row in gdot.chunks_exact(k * dout) {
-                acc_b.iter_mut().zip(row).for_each(|(h, x)| *h += x); // Ġ_lᵀ 1, [j][a]
+                let hv_b = &mut acc[j * p + span.bias..j * p + span.bias + dout];
+                for row in gdot.chunks_exact(k * dout) {
+                    let gj = &row[j * dout..(j + 1) * dout];
+                    hv_b.iter_mut().zip(gj).for_each(|(h, x)| *h += x); // (Hv)_{b_l} += Ġ_lᵀ 1
+                }
             }
             if l == 0 {
                 break;
             }
             // U = G_l W_l, U̇ = Ġ_l W_l + G_l Ẇ_l, then G_{l−1}, Ġ_{l−1}.
             let w = &theta[span.weight_range()];
-            let mut u = vec![0.0; c * din];
-            mm(false, false, c, dout, din, &g, w, 0.0, &mut u);
-            let mut udot = vec![0.0; c * k * din];
-            mm(false, false, c * k, dout, din, &gdot, w, 0.0, &mut udot);
-            // G_l Ẇ_l for every direction: G (c × d_out) times [Ẇ^{(0)} | … ] (d_out × k·d_in).
-            mm(
-                false,
-                false,
-                c,
-                dout,
-                k * din,
-                &g,
-                &dirs.side[l],
-                1.0,
-                &mut udot,
-            );
-            let (f1, f2, zd) = (&fp[l - 1], &fpp[l - 1], &zdot[l - 1]);
-            for i in 0..c {
-                let (f1i, f2i, ui) = (
-                    &f1[i * din..(i + 1) * din],
-                    &f2[i * din..(i + 1) * din],
-                    &u[i * din..(i + 1) * din],
+            let (ul, udl) = (sized(u, c * din), sized(udot, c * k * din));
+            mm(false, false, c, dout, din, g, w, 0.0, ul);
+            mm(false, false, c * k, dout, din, gdot, w, 0.0, udl);
+            for j in 0..k {
+                // + G_l Ẇ_l into direction j's columns
+                gemm_op(
+                    Op::NoTrans,
+                    Op::NoTrans,
+                    c,
+                    dout,
+                    din,
+                    1.0,
+                    g,
+                    dout,
+                    &v[j * p + span.weight..j * p + span.bias],
+                    din,
+                    1.0,
+                    &mut udl[j * din..],
+                    k * din,
                 );
-                for j in 0..k {
-                    let o = (i * k + j) * din;
-                    let (ud, zj) = (&mut udot[o..o + din], &zd[o..o + din]);
+            }
+            let (f1, f2, zd) = (&fp[l - 1], &fpp[l - 1], &zdot[l - 1]);
+            let rows = ul.chunks_exact_mut(din).zip(udl.chunks_exact_mut(k * din));
+            for (i, (ui, udi)) in rows.enumerate() {
+                let (f1i, f2i) = (&f1[i * din..(i + 1) * din], &f2[i * din..(i + 1) * din]);
+                let zdi = &zd[i * k * din..(i + 1) * k * din];
+                for (ud, zj) in udi.chunks_exact_mut(din).zip(zdi.chunks_exact(din)) {
                     for b in 0..din {
                         ud[b] = ud[b] * f1i[b] + ui[b] * f2i[b] * zj[b]; // Ġ_{l−1}
                     }
                 }
+                ui.iter_mut().zip(f1i).for_each(|(x, f)| *x *= f); // G_{l−1}
             }
-            u.iter_mut().zip(f1).for_each(|(x, f)| *x *= f); // G_{l−1}
-            g = u;
-            gdot = udot;
+            std::mem::swap(g, u);
+            std::mem::swap(gdot, udot);
         }
     }
 }

@@ -17,31 +17,43 @@
 use puma_kernels::{Op, gemm_op};
 
 use super::super::loss::Samples;
+use super::super::scratch::{sized, slot};
 use super::Mlp;
 use crate::autodiff::Activation;
 
+/// The buffers of one chunk's pass, kept between chunks (`super::super::scratch`).
+#[derive(Default)]
+pub(super) struct Scratch {
+    /// z_l for every layer; the logits' slot becomes G_{L−1}, then holds each G_l in turn.
+    zs: Vec<Vec<f64>>,
+    /// a_{l+1} = f(z_l) for the hidden layers.
+    acts: Vec<Vec<f64>>,
+    /// G_l W_l, which becomes G_{l−1}.
+    prev: Vec<f64>,
+}
+
 impl Mlp {
     /// Σ_i w_i CE_i over the chunk `s` (Σ_i CE_i without weights), with its gradient written
-    /// into `grad` (length p, overwritten).
+    /// into `grad` (length p, overwritten); `scratch` keeps the buffers between calls.
     pub(super) fn chunk_loss_and_grad_fused(
         &self,
         theta: &[f64],
         s: &Samples,
         grad: &mut [f64],
+        scratch: &mut Scratch,
     ) -> f64 {
         let c = s.n();
         let layers = &self.layout().layers;
         let last = layers.len() - 1;
+        let Scratch { zs, acts, prev } = scratch;
         // Forward: z_l for every layer, a_{l+1} = f(z_l) for the hidden ones.
-        let mut zs: Vec<Vec<f64>> = Vec::with_capacity(layers.len());
-        let mut acts: Vec<Vec<f64>> = Vec::with_capacity(last);
         for (l, span) in layers.iter().enumerate() {
             let (din, dout) = (span.fan_in, span.fan_out);
             let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
             let b = &theta[span.bias_range()];
-            let mut z = Vec::with_capacity(c * dout);
-            for _ in 0..c {
-                z.extend_from_slice(b); // 1 b_lᵀ
+            let z = slot(zs, l, c * dout);
+            for row in z.chunks_exact_mut(dout) {
+                row.copy_from_slice(b); // 1 b_lᵀ
             }
             gemm_op(
                 Op::NoTrans,
@@ -55,21 +67,18 @@ impl Mlp {
                 &theta[span.weight_range()],
                 din,
                 1.0,
-                &mut z,
+                z,
                 dout,
             ); // + a_l W_lᵀ
             if l < last {
-                let mut a = vec![0.0; z.len()];
-                self.activation.apply(&z, &mut a); // a_{l+1} = f(z_l)
-                acts.push(a);
+                let a = slot(acts, l, c * dout);
+                self.activation.apply(&zs[l], a); // a_{l+1} = f(z_l)
             }
-            zs.push(z);
         }
         // Softmax cross-entropy and G_{L−1} = diag(w)(P − Y), in place of the logits.
         let k = self.n_classes();
-        let mut g = zs.pop().expect("the logits");
         let mut total = 0.0;
-        for (i, row) in g.chunks_exact_mut(k).enumerate() {
+        for (i, row) in zs[last].chunks_exact_mut(k).enumerate() {
             let yi = s.y[i];
             let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let z_y = row[yi];
@@ -87,7 +96,8 @@ impl Mlp {
             }
             row[yi] -= wi; // − w_i [j = y_i]
         }
-        // Backward through the layers.
+        // Backward through the layers; G_l lives in the logits' slot.
+        let mut g = std::mem::take(&mut zs[last]);
         for l in (0..=last).rev() {
             let span = &layers[l];
             let (din, dout) = (span.fan_in, span.fan_out);
@@ -113,7 +123,7 @@ impl Mlp {
                 db.iter_mut().zip(row).for_each(|(d, gi)| *d += gi); // ∂b_l = G_lᵀ 1
             }
             if l > 0 {
-                let mut prev = vec![0.0; c * din];
+                let u = sized(prev, c * din);
                 gemm_op(
                     Op::NoTrans,
                     Op::NoTrans,
@@ -126,29 +136,26 @@ impl Mlp {
                     &theta[span.weight_range()],
                     din,
                     0.0,
-                    &mut prev,
+                    u,
                     din,
                 ); // G_l W_l
                 let (z, a) = (&zs[l - 1], &acts[l - 1]);
                 match self.activation {
                     // f′ from y = f(z), as the tape does
-                    Activation::Tanh => prev.iter_mut().zip(a).for_each(|(p, y)| *p *= 1.0 - y * y),
-                    Activation::Sigmoid => prev
-                        .iter_mut()
-                        .zip(a)
-                        .for_each(|(p, y)| *p *= y * (1.0 - y)),
-                    Activation::Relu => prev
+                    Activation::Tanh => u.iter_mut().zip(a).for_each(|(p, y)| *p *= 1.0 - y * y),
+                    Activation::Sigmoid => {
+                        u.iter_mut().zip(a).for_each(|(p, y)| *p *= y * (1.0 - y))
+                    }
+                    Activation::Relu => u
                         .iter_mut()
                         .zip(z)
                         .for_each(|(p, x)| *p = if *x > 0.0 { *p } else { 0.0 }),
-                    f => prev
-                        .iter_mut()
-                        .zip(z)
-                        .for_each(|(p, x)| *p *= f.deriv_at(*x)),
+                    f => u.iter_mut().zip(z).for_each(|(p, x)| *p *= f.deriv_at(*x)),
                 }
-                g = prev;
+                std::mem::swap(&mut g, prev); // G_{l−1}
             }
         }
+        zs[last] = g; // the buffer goes back for the next chunk
         total
     }
 }
