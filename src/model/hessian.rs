@@ -17,7 +17,6 @@
 //! [`Mlp::hessian_with`] takes p unit-vector HVPs in batches
 //! ([`HESSIAN_BATCH`](crate::autodiff::hessian::HESSIAN_BATCH) by default), ≈ p/k batched passes.
 
-use rayon::prelude::*;
 
 use super::loss::Samples;
 use super::mlp::{CHUNK_ROWS, Mlp};
@@ -54,9 +53,8 @@ impl Mlp {
             }
             return acc;
         }
-        let parts: Vec<Vec<f64>> = (0..chunks)
-            .into_par_iter()
-            .map_init(fused::Scratch::default, |scratch, c| {
+        let parts: Vec<Vec<f64>> =
+            super::scratch::map_chunks(chunks, |scratch: &mut fused::Scratch, c| {
                 let chunk = rows(c);
                 if on_tape {
                     value_grad_hvp_batch(
@@ -70,8 +68,7 @@ impl Mlp {
                     self.chunk_hvp_fused(theta, &chunk, v, &mut acc, scratch);
                     acc
                 }
-            })
-            .collect();
+            });
         let mut hv = vec![0.0; v.len()];
         for part in parts {
             crate::kernels::axpy(1.0, &part, &mut hv); // chunk order, whatever the thread count

@@ -201,9 +201,9 @@ impl Mlp {
         on_tape: bool,
     ) -> (f64, Vec<f64>) {
         let n = s.n();
-        let parts: Vec<(f64, Vec<f64>)> = (0..n.div_ceil(CHUNK_ROWS))
-            .into_par_iter()
-            .map_init(fused::Scratch::default, |scratch, c| {
+        let parts: Vec<(f64, Vec<f64>)> = super::scratch::map_chunks(
+            n.div_ceil(CHUNK_ROWS),
+            |scratch: &mut fused::Scratch, c| {
                 let chunk = s.rows(c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n));
                 if on_tape {
                     value_and_grad(|tape, th| self.weighted_loss_on(tape, th, &chunk), theta)
@@ -212,8 +212,8 @@ impl Mlp {
                     let v = self.chunk_loss_and_grad_fused(theta, &chunk, &mut g, scratch);
                     (v, g)
                 }
-            })
-            .collect();
+            },
+        );
         let mut total = 0.0;
         let mut g = vec![0.0; theta.len()];
         for (v, gc) in parts {

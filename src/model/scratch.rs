@@ -16,3 +16,28 @@ pub(super) fn slot(bufs: &mut Vec<Vec<f64>>, index: usize, len: usize) -> &mut [
     }
     sized(&mut bufs[index], len)
 }
+
+/// `[f(&mut scratch, c) for c in 0..chunks]`, in parallel over contiguous groups of chunks
+/// (one group per rayon thread), each group with one scratch `S` reused along its chunks.
+/// The results are in chunk order and do not depend on the grouping as long as `f`'s
+/// result does not depend on what the scratch held before (the passes overwrite it).
+pub(super) fn map_chunks<S, R, F>(chunks: usize, f: F) -> Vec<R>
+where
+    S: Default,
+    R: Send,
+    F: Fn(&mut S, usize) -> R + Sync,
+{
+    use rayon::prelude::*;
+    let groups = rayon::current_num_threads().clamp(1, chunks.max(1));
+    let per = chunks.div_ceil(groups);
+    let parts: Vec<Vec<R>> = (0..groups)
+        .into_par_iter()
+        .map(|g| {
+            let mut scratch = S::default();
+            (g * per..((g + 1) * per).min(chunks))
+                .map(|c| f(&mut scratch, c))
+                .collect()
+        })
+        .collect();
+    parts.into_iter().flatten().collect()
+}
