@@ -55,3 +55,53 @@ fn detect() -> Level {
         }
     }
 }
+
+/// A piece of element-wise work to run through [`vectorised`]: the caller's loops between
+/// kernel calls, as a struct of its inputs.
+pub trait Pass {
+    /// What the pass returns.
+    type Output;
+    /// Runs the pass. Mark implementations `#[inline(always)]`, so that they are compiled
+    /// into each instance of [`vectorised`] (a closure or a function item would be called
+    /// through a shim that is not inlined, and so not vectorised).
+    fn run(self) -> Self::Output;
+}
+
+/// `pass.run()`, compiled for AVX2+FMA when [`level`] is [`Level::Avx2Fma`]: for the
+/// element-wise loops callers write between kernel calls (crates that forbid `unsafe`
+/// cannot enable a target feature themselves). The loops are then auto-vectorised 4 wide.
+/// The operations are the same on both paths, and so are the results (Rust does not
+/// contract a·b + c into an FMA).
+///
+/// # Examples
+/// ```
+/// use puma_kernels::dispatch::{Pass, vectorised};
+/// struct Squares<'a>(&'a [f64]);
+/// impl Pass for Squares<'_> {
+///     type Output = Vec<f64>;
+///     #[inline(always)]
+///     fn run(self) -> Vec<f64> {
+///         self.0.iter().map(|v| v * v).collect()
+///     }
+/// }
+/// assert_eq!(vectorised(Squares(&[1.0, 2.0, 3.0])), [1.0, 4.0, 9.0]);
+/// ```
+#[inline(always)]
+pub fn vectorised<P: Pass>(pass: P) -> P::Output {
+    #[cfg(target_arch = "x86_64")]
+    if level() == Level::Avx2Fma {
+        // SAFETY: the level is Avx2Fma only on a CPU with AVX2 and FMA (`detect`).
+        return unsafe { run_avx2_fma(pass) };
+    }
+    pass.run()
+}
+
+/// `pass.run()` in a function compiled with AVX2 and FMA enabled.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2_fma<P: Pass>(pass: P) -> P::Output {
+    pass.run()
+}

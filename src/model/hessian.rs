@@ -17,7 +17,6 @@
 //! [`Mlp::hessian_with`] takes p unit-vector HVPs in batches
 //! ([`HESSIAN_BATCH`](crate::autodiff::hessian::HESSIAN_BATCH) by default), ≈ p/k batched passes.
 
-
 use super::loss::Samples;
 use super::mlp::{CHUNK_ROWS, Mlp};
 use crate::autodiff::value_grad_hvp_batch;

@@ -22,6 +22,7 @@
 //! its size, against the gradient's 2 with the forward), every other layer 6; the gradient
 //! ∂W itself is not formed.
 
+use puma_kernels::dispatch::Pass;
 use puma_kernels::{Op, gemm_op};
 
 use super::super::loss::Samples;
@@ -71,6 +72,9 @@ impl Mlp {
     /// acc_j += Σ_i w_i ∇²CE_i · v_j over the chunk `s` for the k = `v.len() / p`
     /// direction-major directions v_j in `v`, into the direction-major `acc` (k·p);
     /// `scratch` keeps the buffers between calls.
+    ///
+    /// The element-wise loops between the GEMMs run vectorised for the kernels' dispatch
+    /// level ([`puma_kernels::dispatch::vectorised`]).
     pub(super) fn chunk_hvp_fused(
         &self,
         theta: &[f64],
@@ -79,10 +83,44 @@ impl Mlp {
         acc: &mut [f64],
         scratch: &mut Scratch,
     ) {
-        let p = self.n_params();
+        puma_kernels::dispatch::vectorised(HvpChunk {
+            mlp: self,
+            theta,
+            s,
+            v,
+            acc,
+            scratch,
+        });
+    }
+}
+
+/// The arguments of [`Mlp::chunk_hvp_fused`], as a [`Pass`].
+struct HvpChunk<'a> {
+    mlp: &'a Mlp,
+    theta: &'a [f64],
+    s: &'a Samples<'a>,
+    v: &'a [f64],
+    acc: &'a mut [f64],
+    scratch: &'a mut Scratch,
+}
+
+impl Pass for HvpChunk<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let HvpChunk {
+            mlp,
+            theta,
+            s,
+            v,
+            acc,
+            scratch,
+        } = self;
+        let p = mlp.n_params();
         let k = v.len() / p;
         let c = s.n();
-        let layers = &self.layout().layers;
+        let layers = &mlp.layout().layers;
         let last = layers.len() - 1;
         let Scratch {
             z,
@@ -119,9 +157,9 @@ impl Mlp {
                 break;
             }
             let a = slot(acts, l, c * dout);
-            self.activation.apply(zl, a);
+            mlp.activation.apply(zl, a);
             let (d1, d2) = (slot(fp, l, c * dout), slot(fpp, l, c * dout));
-            match self.activation {
+            match mlp.activation {
                 // f′ and f″ from y = f(z), as the tape does
                 Activation::Tanh => {
                     for ((d1, d2), y) in d1.iter_mut().zip(d2.iter_mut()).zip(a.iter()) {
@@ -209,7 +247,7 @@ impl Mlp {
             }
         }
         // G_{L−1} = diag(w)(P − Y) and Ġ_{L−1} = diag(w) Ṗ.
-        let kc = self.n_classes();
+        let kc = mlp.n_classes();
         let gd = sized(gdot, c * k * kc);
         for (i, row) in g.chunks_exact_mut(kc).enumerate() {
             let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -308,8 +346,12 @@ impl Mlp {
                 let (f1i, f2i) = (&f1[i * din..(i + 1) * din], &f2[i * din..(i + 1) * din]);
                 let zdi = &zd[i * k * din..(i + 1) * k * din];
                 for (ud, zj) in udi.chunks_exact_mut(din).zip(zdi.chunks_exact(din)) {
-                    for b in 0..din {
-                        ud[b] = ud[b] * f1i[b] + ui[b] * f2i[b] * zj[b]; // Ġ_{l−1}
+                    let terms = ud
+                        .iter_mut()
+                        .zip(zj)
+                        .zip(f1i.iter().zip(f2i).zip(ui.iter()));
+                    for ((ud, z), ((f1, f2), u)) in terms {
+                        *ud = *ud * f1 + u * f2 * z; // Ġ_{l−1}
                     }
                 }
                 ui.iter_mut().zip(f1i).for_each(|(x, f)| *x *= f); // G_{l−1}

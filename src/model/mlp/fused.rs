@@ -14,6 +14,7 @@
 //! oracle ([`super::Mlp::value_and_grad_tape`]); tests/gradient_fused_matches_tape.rs
 //! compares the two.
 
+use puma_kernels::dispatch::Pass;
 use puma_kernels::{Op, gemm_op};
 
 use super::super::loss::Samples;
@@ -35,6 +36,8 @@ pub(super) struct Scratch {
 impl Mlp {
     /// Σ_i w_i CE_i over the chunk `s` (Σ_i CE_i without weights), with its gradient written
     /// into `grad` (length p, overwritten); `scratch` keeps the buffers between calls.
+    /// The element-wise loops between the GEMMs run vectorised for the kernels' dispatch
+    /// level ([`puma_kernels::dispatch::vectorised`]).
     pub(super) fn chunk_loss_and_grad_fused(
         &self,
         theta: &[f64],
@@ -42,8 +45,39 @@ impl Mlp {
         grad: &mut [f64],
         scratch: &mut Scratch,
     ) -> f64 {
+        puma_kernels::dispatch::vectorised(GradChunk {
+            mlp: self,
+            theta,
+            s,
+            grad,
+            scratch,
+        })
+    }
+}
+
+/// The arguments of [`Mlp::chunk_loss_and_grad_fused`], as a [`Pass`].
+struct GradChunk<'a> {
+    mlp: &'a Mlp,
+    theta: &'a [f64],
+    s: &'a Samples<'a>,
+    grad: &'a mut [f64],
+    scratch: &'a mut Scratch,
+}
+
+impl Pass for GradChunk<'_> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn run(self) -> f64 {
+        let GradChunk {
+            mlp,
+            theta,
+            s,
+            grad,
+            scratch,
+        } = self;
         let c = s.n();
-        let layers = &self.layout().layers;
+        let layers = &mlp.layout().layers;
         let last = layers.len() - 1;
         let Scratch { zs, acts, prev } = scratch;
         // Forward: z_l for every layer, a_{l+1} = f(z_l) for the hidden ones.
@@ -72,11 +106,11 @@ impl Mlp {
             ); // + a_l W_lᵀ
             if l < last {
                 let a = slot(acts, l, c * dout);
-                self.activation.apply(&zs[l], a); // a_{l+1} = f(z_l)
+                mlp.activation.apply(&zs[l], a); // a_{l+1} = f(z_l)
             }
         }
         // Softmax cross-entropy and G_{L−1} = diag(w)(P − Y), in place of the logits.
-        let k = self.n_classes();
+        let k = mlp.n_classes();
         let mut total = 0.0;
         for (i, row) in zs[last].chunks_exact_mut(k).enumerate() {
             let yi = s.y[i];
@@ -140,7 +174,7 @@ impl Mlp {
                     din,
                 ); // G_l W_l
                 let (z, a) = (&zs[l - 1], &acts[l - 1]);
-                match self.activation {
+                match mlp.activation {
                     // f′ from y = f(z), as the tape does
                     Activation::Tanh => u.iter_mut().zip(a).for_each(|(p, y)| *p *= 1.0 - y * y),
                     Activation::Sigmoid => {
