@@ -3,10 +3,18 @@
 //! chunk after the first allocates and zeroes nothing. `Vec::resize` initialises only
 //! growth; the passes overwrite every entry before reading it.
 
+use puma_kernels::{Op, gemm_op};
+
 /// `buf` resized to `len` entries (contents unspecified: the caller overwrites them).
 pub(super) fn sized(buf: &mut Vec<f64>, len: usize) -> &mut [f64] {
     buf.resize(len, 0.0);
     &mut buf[..len]
+}
+
+/// `buf` holding `len` ones.
+pub(super) fn ones(buf: &mut Vec<f64>, len: usize) -> &[f64] {
+    buf.resize(len, 1.0); // only ever holds ones
+    &buf[..len]
 }
 
 /// Buffer `index` of `bufs`, created on first use, resized to `len` as [`sized`].
@@ -40,4 +48,46 @@ where
         })
         .collect();
     parts.into_iter().flatten().collect()
+}
+
+/// The c × d block C (leading dimension `ldc`) ← 1 bᵀ + β·C: b added to (β = 1) or written
+/// into (β = 0) each of its c rows, as a rank-one GEMM (`ones` holds c ones).
+pub(super) fn add_bias_rows(b: &[f64], beta: f64, c_mat: &mut [f64], ldc: usize, ones: &[f64]) {
+    let (c, d) = (ones.len(), b.len());
+    gemm_op(
+        Op::NoTrans,
+        Op::NoTrans,
+        c,
+        1,
+        d,
+        1.0,
+        ones,
+        1,
+        b,
+        d,
+        beta,
+        c_mat,
+        ldc,
+    );
+}
+
+/// s ← Aᵀ1 + β·s: the column sums of the c × d block A (leading dimension `lda`, d =
+/// `s.len()`), as a GEMM (`ones` holds c ones).
+pub(super) fn add_column_sums(a: &[f64], lda: usize, beta: f64, s: &mut [f64], ones: &[f64]) {
+    let (c, d) = (ones.len(), s.len());
+    gemm_op(
+        Op::Trans,
+        Op::NoTrans,
+        d,
+        c,
+        1,
+        1.0,
+        a,
+        lda,
+        ones,
+        1,
+        beta,
+        s,
+        1,
+    );
 }

@@ -27,7 +27,7 @@ use puma_kernels::{Op, gemm_op};
 
 use super::super::loss::Samples;
 use super::super::mlp::Mlp;
-use super::super::scratch::{sized, slot};
+use super::super::scratch::{add_bias_rows, ones, sized, slot};
 use crate::autodiff::Activation;
 
 /// C (m × n, row-major, leading dimension n) ← op(A)·op(B) + β·C on contiguous operands.
@@ -49,6 +49,13 @@ fn mm(
     gemm_op(op(ta), op(tb), m, k, n, 1.0, A, lda, B, ldb, beta, C, n);
 }
 
+/// The row length for loops that pair each sample's row of d (f′, f″, G) with its k
+/// direction rows (ż, ȧ, Ġ): d, or with one direction the whole chunk c·d, so that the
+/// loop is one flat vectorised pass instead of c short ones.
+fn flat_row(k: usize, c: usize, d: usize) -> usize {
+    if k == 1 { c * d } else { d }
+}
+
 /// The buffers of one chunk's R-operator pass, kept between chunks (`super::super::scratch`).
 #[derive(Default)]
 pub(super) struct Scratch {
@@ -66,6 +73,8 @@ pub(super) struct Scratch {
     gdot: Vec<f64>,
     u: Vec<f64>,
     udot: Vec<f64>,
+    /// c ones, for the bias terms 1bᵀ and Gᵀ1.
+    ones: Vec<f64>,
 }
 
 impl Mlp {
@@ -133,15 +142,15 @@ impl Pass for HvpChunk<'_> {
             gdot,
             u,
             udot,
+            ones: ones_buf,
         } = scratch;
+        let ones = ones(ones_buf, c);
         // Forward: a_l (a_0 = X), f′(z_l) and f″(z_l) for hidden layers, the logits in g.
         for (l, span) in layers.iter().enumerate() {
             let (din, dout) = (span.fan_in, span.fan_out);
             let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
             let zl = sized(if l == last { &mut *g } else { &mut *z }, c * dout);
-            for row in zl.chunks_exact_mut(dout) {
-                row.copy_from_slice(&theta[span.bias_range()]); // 1b_lᵀ
-            }
+            add_bias_rows(&theta[span.bias_range()], 0.0, zl, dout, ones); // 1b_lᵀ
             mm(
                 false,
                 true,
@@ -196,7 +205,9 @@ impl Pass for HvpChunk<'_> {
             let (below, here) = zdot.split_at_mut(l);
             let zd = sized(&mut here[0], c * k * dout);
             for j in 0..k {
-                // a_l Ẇ_lᵀ into direction j's columns
+                // 1ḃ_lᵀ + a_l Ẇ_lᵀ into direction j's columns
+                let bd = &v[j * p + span.bias..j * p + span.bias + dout];
+                add_bias_rows(bd, 0.0, &mut zd[j * dout..], k * dout, ones);
                 gemm_op(
                     Op::NoTrans,
                     Op::Trans,
@@ -208,25 +219,20 @@ impl Pass for HvpChunk<'_> {
                     din,
                     &v[j * p + span.weight..j * p + span.bias],
                     din,
-                    0.0,
+                    1.0,
                     &mut zd[j * dout..],
                     k * dout,
                 );
             }
-            for row in zd.chunks_exact_mut(k * dout) {
-                for (j, part) in row.chunks_exact_mut(dout).enumerate() {
-                    let bd = &v[j * p + span.bias..j * p + span.bias + dout];
-                    part.iter_mut().zip(bd).for_each(|(z, b)| *z += b); // + 1ḃ_lᵀ
-                }
-            }
             if l > 0 {
                 // ȧ_l = f′(z_{l−1}) ⊙ ż_{l−1}, then + ȧ_l W_lᵀ for all directions at once
                 let ad = slot(adot, l - 1, c * k * din);
+                let w = flat_row(k, c, din);
                 let rows = ad
-                    .chunks_exact_mut(k * din)
-                    .zip(below[l - 1].chunks_exact(k * din));
-                for ((ad_i, zd_i), f1) in rows.zip(fp[l - 1].chunks_exact(din)) {
-                    for (a, z) in ad_i.chunks_exact_mut(din).zip(zd_i.chunks_exact(din)) {
+                    .chunks_exact_mut(k * w)
+                    .zip(below[l - 1].chunks_exact(k * w));
+                for ((ad_i, zd_i), f1) in rows.zip(fp[l - 1].chunks_exact(w)) {
+                    for (a, z) in ad_i.chunks_exact_mut(w).zip(zd_i.chunks_exact(w)) {
                         a.iter_mut()
                             .zip(z)
                             .zip(f1)
@@ -341,11 +347,11 @@ impl Pass for HvpChunk<'_> {
                 );
             }
             let (f1, f2, zd) = (&fp[l - 1], &fpp[l - 1], &zdot[l - 1]);
-            let rows = ul.chunks_exact_mut(din).zip(udl.chunks_exact_mut(k * din));
-            for (i, (ui, udi)) in rows.enumerate() {
-                let (f1i, f2i) = (&f1[i * din..(i + 1) * din], &f2[i * din..(i + 1) * din]);
-                let zdi = &zd[i * k * din..(i + 1) * k * din];
-                for (ud, zj) in udi.chunks_exact_mut(din).zip(zdi.chunks_exact(din)) {
+            let w = flat_row(k, c, din);
+            let rows = ul.chunks_exact_mut(w).zip(udl.chunks_exact_mut(k * w));
+            let per_sample = f1.chunks_exact(w).zip(f2.chunks_exact(w));
+            for ((ui, udi), ((f1i, f2i), zdi)) in rows.zip(per_sample.zip(zd.chunks_exact(k * w))) {
+                for (ud, zj) in udi.chunks_exact_mut(w).zip(zdi.chunks_exact(w)) {
                     let terms = ud
                         .iter_mut()
                         .zip(zj)

@@ -18,7 +18,7 @@ use puma_kernels::dispatch::Pass;
 use puma_kernels::{Op, gemm_op};
 
 use super::super::loss::Samples;
-use super::super::scratch::{sized, slot};
+use super::super::scratch::{add_bias_rows, ones, sized, slot};
 use super::Mlp;
 use crate::autodiff::Activation;
 
@@ -31,6 +31,8 @@ pub(super) struct Scratch {
     acts: Vec<Vec<f64>>,
     /// G_l W_l, which becomes G_{l−1}.
     prev: Vec<f64>,
+    /// c ones, for the bias term 1bᵀ.
+    ones: Vec<f64>,
 }
 
 impl Mlp {
@@ -79,16 +81,20 @@ impl Pass for GradChunk<'_> {
         let c = s.n();
         let layers = &mlp.layout().layers;
         let last = layers.len() - 1;
-        let Scratch { zs, acts, prev } = scratch;
+        let Scratch {
+            zs,
+            acts,
+            prev,
+            ones: ones_buf,
+        } = scratch;
+        let ones = ones(ones_buf, c);
         // Forward: z_l for every layer, a_{l+1} = f(z_l) for the hidden ones.
         for (l, span) in layers.iter().enumerate() {
             let (din, dout) = (span.fan_in, span.fan_out);
             let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
             let b = &theta[span.bias_range()];
             let z = slot(zs, l, c * dout);
-            for row in z.chunks_exact_mut(dout) {
-                row.copy_from_slice(b); // 1 b_lᵀ
-            }
+            add_bias_rows(b, 0.0, z, dout, ones); // 1 b_lᵀ
             gemm_op(
                 Op::NoTrans,
                 Op::Trans,
