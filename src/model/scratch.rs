@@ -70,3 +70,10 @@ pub(super) fn add_bias_rows(b: &[f64], beta: f64, c_mat: &mut [f64], ldc: usize,
         ldc,
     );
 }
+
+/// s ← Aᵀ1 + β·s: the column sums of the c × d block A (leading dimension `lda`, d =
+/// `s.len()`), as a GEMV (`ones` holds c ones).
+pub(super) fn add_column_sums(a: &[f64], lda: usize, beta: f64, s: &mut [f64], ones: &[f64]) {
+    let (c, d) = (ones.len(), s.len());
+    puma_kernels::gemv(Op::Trans, c, d, 1.0, a, lda, ones, 1, beta, s, 1);
+}

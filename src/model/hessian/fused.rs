@@ -27,7 +27,7 @@ use puma_kernels::{Op, gemm_op};
 
 use super::super::loss::Samples;
 use super::super::mlp::Mlp;
-use super::super::scratch::{add_bias_rows, ones, sized, slot};
+use super::super::scratch::{add_bias_rows, add_column_sums, ones, sized, slot};
 use crate::autodiff::Activation;
 
 /// C (m × n, row-major, leading dimension n) ← op(A)·op(B) + β·C on contiguous operands.
@@ -315,10 +315,7 @@ impl Pass for HvpChunk<'_> {
                     ); // (Hv)_{W_l} += G_lᵀ ȧ_l
                 }
                 let hv_b = &mut acc[j * p + span.bias..j * p + span.bias + dout];
-                for row in gdot.chunks_exact(k * dout) {
-                    let gj = &row[j * dout..(j + 1) * dout];
-                    hv_b.iter_mut().zip(gj).for_each(|(h, x)| *h += x); // (Hv)_{b_l} += Ġ_lᵀ 1
-                }
+                add_column_sums(&gdot[j * dout..], k * dout, 1.0, hv_b, ones); // (Hv)_{b_l} += Ġ_lᵀ 1
             }
             if l == 0 {
                 break;

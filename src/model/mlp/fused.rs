@@ -18,7 +18,7 @@ use puma_kernels::dispatch::Pass;
 use puma_kernels::{Op, gemm_op};
 
 use super::super::loss::Samples;
-use super::super::scratch::{add_bias_rows, ones, sized, slot};
+use super::super::scratch::{add_bias_rows, add_column_sums, ones, sized, slot};
 use super::Mlp;
 use crate::autodiff::Activation;
 
@@ -157,11 +157,7 @@ impl Pass for GradChunk<'_> {
                 &mut grad[span.weight_range()],
                 din,
             ); // ∂W_l = G_lᵀ a_l
-            let db = &mut grad[span.bias_range()];
-            db.fill(0.0);
-            for row in g.chunks_exact(dout) {
-                db.iter_mut().zip(row).for_each(|(d, gi)| *d += gi); // ∂b_l = G_lᵀ 1
-            }
+            add_column_sums(&g, dout, 0.0, &mut grad[span.bias_range()], ones); // ∂b_l = G_lᵀ 1
             if l > 0 {
                 let u = sized(prev, c * din);
                 gemm_op(
