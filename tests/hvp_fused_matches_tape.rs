@@ -128,3 +128,28 @@ fn fused_hvp_with_many_directions_accumulates_chunks_in_order() {
         assert!(err <= TOL * inf_norm(t), "direction {j}: {err:e}");
     }
 }
+
+#[test]
+fn fused_hvp_directions_in_several_groups_match_single_hvps() {
+    // 64-wide layers over full chunks: two directions per group (GROUP_ENTRIES / (256·64)),
+    // so k = 5 runs as groups of 2, 2 and 1, the first two through the layer-major buffer.
+    let (n, d, k) = (2 * CHUNK_ROWS, 3, 5);
+    assert_eq!(puma::model::hessian::GROUP_ENTRIES / (CHUNK_ROWS * 64), 2);
+    let x = uniform(n * d, 1.5, 21);
+    let y: Vec<usize> = (0..n).map(|i| (i * 7 + 1) % 3).collect();
+    let mlp = Mlp::new(&[d, 64, 3], Activation::Tanh, 1e-3).unwrap();
+    let p = mlp.n_params();
+    let theta: Vec<f64> = mlp.init(22).iter().map(|t| 2.0 * t).collect();
+    let s = Samples::new(&x, d, &y).unwrap();
+    let v = uniform(k * p, 1.0, 23);
+    let batch = mlp.hvp_batch(&theta, &s, &v).unwrap();
+    for j in 0..k {
+        let single = mlp.hvp(&theta, &s, &v[j * p..(j + 1) * p]).unwrap();
+        let err = batch[j * p..(j + 1) * p]
+            .iter()
+            .zip(&single)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(err <= TOL * inf_norm(&single), "direction {j}: {err:e}");
+    }
+}

@@ -25,6 +25,8 @@ use crate::error::{Error, Result};
 pub mod blocks;
 mod fused;
 
+pub use fused::GROUP_ENTRIES;
+
 /// Above this many entries of k·p outputs summed over the chunks, [`Mlp::hvp_batch`] adds the
 /// chunks into one accumulator in order instead of computing them in parallel into
 /// buffers of their own (a size rule, so the bits still do not depend on the threads).
