@@ -120,8 +120,10 @@ type MlpCase = (&'static str, Op, Op, usize, usize, usize, f64);
 
 /// The eight products of one gradient of a [2, 16, 16, 2] MLP over a chunk of c = 256
 /// samples (forward z = aWᵀ with β = 1 onto the bias, weight gradients GᵀA and back-propagated
-/// GW with β = 0), then MNIST-size ones ([784, 128, 10], c = 256).
-const MLP_CASES: [MlpCase; 13] = [
+/// GW with β = 0), then MNIST-size ones ([784, 128, 10], c = 256). `mnist_fwd_nn` is
+/// `mnist_fwd0` with B stored k × n (A·B instead of A·Wᵀ), so the two read the cost of packing
+/// B from W's rows (column-strided op(B)) against packing it from contiguous rows.
+const MLP_CASES: [MlpCase; 14] = [
     ("fwd0", Op::NoTrans, Op::Trans, 256, 2, 16, 1.0),
     ("fwd1", Op::NoTrans, Op::Trans, 256, 16, 16, 1.0),
     ("fwd2", Op::NoTrans, Op::Trans, 256, 16, 2, 1.0),
@@ -131,6 +133,7 @@ const MLP_CASES: [MlpCase; 13] = [
     ("prev1", Op::NoTrans, Op::NoTrans, 256, 16, 16, 0.0),
     ("dW0", Op::Trans, Op::NoTrans, 16, 256, 2, 0.0),
     ("mnist_fwd0", Op::NoTrans, Op::Trans, 256, 784, 128, 1.0),
+    ("mnist_fwd_nn", Op::NoTrans, Op::NoTrans, 256, 784, 128, 1.0),
     ("mnist_fwd1", Op::NoTrans, Op::Trans, 256, 128, 10, 1.0),
     ("mnist_dW1", Op::Trans, Op::NoTrans, 10, 256, 128, 0.0),
     ("mnist_dW0", Op::Trans, Op::NoTrans, 128, 256, 784, 0.0),
