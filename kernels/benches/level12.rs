@@ -11,13 +11,14 @@
 //! | axpy | 24 n (read x, y; write y) |
 //! | gemv | 8 (m n + len x + 2 len y) (read A, x, y; write y) |
 //!
-//! A last group times the element-wise kernels in elements per second.
+//! The last groups time the element-wise kernels in elements per second and the row
+//! softmax (`softmax_rows/*`) in rows per second.
 //!
 //! Compare the out-of-cache figures with `bash ../shared/tools/peak/run.sh mem` (dot and
 //! triad at DRAM size, one thread). Run with modest times, e.g.
 //! `cargo bench -p puma-kernels --bench level12 -- --measurement-time 2 --warm-up-time 1`.
 
-use criterion::{BenchmarkId, Criterion, Throughput};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use puma_kernels::dispatch::Level;
 use puma_kernels::level12 as var;
 use puma_kernels::{Activation, Op, naive};
@@ -210,6 +211,33 @@ fn bench_elementwise(c: &mut Criterion) {
     g.finish();
 }
 
+/// Row softmax with log-sum-exp on MLP logits (the softmax cross-entropy's forward pass):
+/// 1000 rows × 2 classes and 256 rows × 10 classes, logits in [−8, 8], in rows per second.
+/// The in-place variants get a fresh copy of the logits per call, outside the timing.
+fn bench_softmax_rows(c: &mut Criterion) {
+    let mut g = c.benchmark_group("softmax_rows");
+    for (rows, cols) in [(1000, 2), (256, 10)] {
+        let x: Vec<f64> = seeded(rows * cols, 9).iter().map(|v| 8.0 * v).collect();
+        let shape = format!("{rows}x{cols}");
+        g.throughput(Throughput::Elements(rows as u64));
+        let mut lse = vec![0.0; rows];
+        for level in var::available() {
+            g.bench_function(BenchmarkId::new(name(level), &shape), |b| {
+                b.iter_batched_ref(
+                    || x.clone(),
+                    |p| var::softmax_rows_in_place(level, cols, black_box(p), black_box(&mut lse)),
+                    BatchSize::SmallInput,
+                )
+            });
+        }
+        let mut p = vec![0.0; rows * cols];
+        g.bench_function(BenchmarkId::new("naive", &shape), |b| {
+            b.iter(|| naive::softmax_rows_naive(cols, black_box(&x), black_box(&mut p), &mut lse))
+        });
+    }
+    g.finish();
+}
+
 /// Runs every group (what `criterion_group!` + `criterion_main!` expand to, documented).
 fn main() {
     let mut c = Criterion::default().configure_from_args();
@@ -217,5 +245,6 @@ fn main() {
     bench_axpy(&mut c);
     bench_gemv(&mut c);
     bench_elementwise(&mut c);
+    bench_softmax_rows(&mut c);
     c.final_summary();
 }

@@ -1,5 +1,6 @@
 //! Element-wise kernels for an MLP: activations with their first and second derivatives
-//! (the second for Pearlmutter's HVP pass \[Pearl94\]), and a stable per-row log-softmax.
+//! (the second for Pearlmutter's HVP pass \[Pearl94\]), and a stable per-row log-softmax
+//! and softmax (the latter with each row's log-sum-exp, for softmax cross-entropy).
 //!
 //! Each activation is applied to pre-activations `x` (never to outputs), so derivatives do
 //! not depend on which value was cached.
@@ -7,9 +8,10 @@
 //! Accuracy. Portable path: std's `tanh`, `exp`, `ln_1p`, `cosh` (each ≤ 2 ulp) composed in
 //! cancellation-free forms, so every function and derivative is within a few ulp; GELU uses
 //! Φ(x) = ½ erfc(−x/√2), accurate in relative terms even in the left tail; ReLU is exact.
-//! AVX2 path: relu, tanh, sech², σ, σ′ (also softplus′ = σ) and log-softmax are vectorised
-//! on an exp within 2 ulp of std's. The tests hold tanh to 6 ulp of std's and σ, σ′ to
-//! 8 ulp; measured on 2·10⁶ points of [−25, 25]: tanh max 3 ulp (mean 0.02), σ max 2 ulp.
+//! AVX2 path: relu, tanh, sech², σ, σ′ (also softplus′ = σ), log-softmax and softmax are
+//! vectorised on an exp within 2 ulp of std's (the softmax also on an ln within 1 ulp,
+//! measured). The tests hold tanh to 6 ulp of std's and σ, σ′ to 8 ulp; measured on 2·10⁶
+//! points of [−25, 25]: tanh max 3 ulp (mean 0.02), σ max 2 ulp.
 //! Softplus, gelu and the second derivatives are scalar on both paths (gelu: one
 //! [`crate::erfc`], i.e. a polynomial and an `exp`).
 
@@ -185,4 +187,39 @@ pub fn log_softmax_rows(cols: usize, x: &[f64], y: &mut [f64]) {
 #[track_caller]
 pub fn log_softmax_rows_in_place(cols: usize, x: &mut [f64]) {
     level12::log_softmax_rows_in_place(dispatch::level(), cols, x)
+}
+
+/// Each row of `cols` entries of x ← its softmax, and lse_i ← the row's log-sum-exp:
+///
+/// ```text
+/// m_i = max_j x_ij,   s_i = Σ_j e^{x_ij − m_i} ∈ [1, cols]
+/// x_ij ← e^{x_ij − m_i} / s_i,   lse_i ← ln Σ_j e^{x_ij} = m_i + ln s_i
+/// ```
+///
+/// What a softmax cross-entropy loss and its gradient need from logits (loss = lse_i − x_iy,
+/// gradient p − onehot). Stable: every exponent is ≤ 0. Each p_ij is within a few ulp of
+/// the quotient of std's `exp` values (AVX2: e^{x − m} within 1 ulp, then one reciprocal
+/// and one product per entry), and lse_i within a few ulp of max(|lse_i|, 1) plus the
+/// rounding of x − m. A row holding NaN or +∞, or only −∞, becomes NaN, lse_i too (as in
+/// [`log_softmax_rows`]). Cost: one `exp` per entry and one `ln` and one division per row;
+/// AVX2 evaluates them four rows at a time for rows of fewer than 8 entries, and along the
+/// row otherwise.
+///
+/// # Panics
+/// If the length of `x` is not a multiple of `cols` (`cols = 0` only with an empty slice),
+/// or `lse.len()` differs from the number of rows `x.len() / cols`.
+///
+/// # Examples
+/// ```
+/// let mut x = [0.0, 2f64.ln(), 1000.0, 1000.0];
+/// let mut lse = [0.0; 2];
+/// puma_kernels::softmax_rows_in_place(2, &mut x, &mut lse);
+/// assert!((x[0] - 1.0 / 3.0).abs() < 1e-15 && (x[1] - 2.0 / 3.0).abs() < 1e-15);
+/// assert!((lse[0] - 3f64.ln()).abs() < 1e-15); // ln(e⁰ + e^{ln 2})
+/// assert_eq!(&x[2..], &[0.5, 0.5]);
+/// assert!((lse[1] - (1000.0 + std::f64::consts::LN_2)).abs() < 1e-12); // no overflow
+/// ```
+#[track_caller]
+pub fn softmax_rows_in_place(cols: usize, x: &mut [f64], lse: &mut [f64]) {
+    level12::softmax_rows_in_place(dispatch::level(), cols, x, lse)
 }

@@ -368,3 +368,26 @@ pub fn log_softmax_rows_in_place(level: Level, cols: usize, x: &mut [f64]) {
     let _ = level;
     portable::log_softmax_rows_in_place(cols, x)
 }
+
+/// [`crate::softmax_rows_in_place`] on the given variant.
+#[track_caller]
+pub fn softmax_rows_in_place(level: Level, cols: usize, x: &mut [f64], lse: &mut [f64]) {
+    assert!(
+        cols == 0 && x.is_empty() || cols > 0 && x.len().is_multiple_of(cols),
+        "softmax_rows: length {} is not a multiple of cols = {cols}",
+        x.len()
+    );
+    let rows = x.len().checked_div(cols).unwrap_or(0);
+    assert_eq!(
+        lse.len(),
+        rows,
+        "softmax_rows: lse must hold one entry per row"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if use_avx2(level) {
+        // SAFETY: `use_avx2` returned true only after detecting avx2 and fma on this CPU.
+        return unsafe { avx2::softmax_rows_in_place(cols, x, lse) };
+    }
+    let _ = level;
+    portable::softmax_rows_in_place(cols, x, lse)
+}

@@ -6,9 +6,10 @@
 //! [`naive`] that the tests compare both against.
 //!
 //! Level 1/2 (this file): [`dot`], [`dot_strided`], [`axpy`], [`axpy_strided`], [`scal`],
-//! [`nrm2`], [`gemv`]. Element-wise (MLP activations, log-softmax): [`Activation`] and
-//! [`log_softmax_rows`]. All are single-threaded and memory-bound: out of cache they run
-//! at the machine's streaming bandwidth (`benches/level12.rs`).
+//! [`nrm2`], [`gemv`]. Element-wise (MLP activations, log-softmax, softmax): [`Activation`],
+//! [`log_softmax_rows`] and [`softmax_rows_in_place`] (which also returns each row's
+//! log-sum-exp). All are single-threaded and memory-bound: out of cache they run at the
+//! machine's streaming bandwidth (`benches/level12.rs`).
 //!
 //! Conventions shared by every kernel here:
 //! - matrices are row-major, element (i, j) of `a` at `a[i·lda + j]`;
@@ -32,7 +33,9 @@ mod x86;
 mod level3;
 pub use level3::*;
 
-pub use elementwise::{Activation, log_softmax_rows, log_softmax_rows_in_place};
+pub use elementwise::{
+    Activation, log_softmax_rows, log_softmax_rows_in_place, softmax_rows_in_place,
+};
 pub use special::{erf, erfc};
 
 /// ⟨x, y⟩ = Σ_i x_i y_i

@@ -283,3 +283,23 @@ pub(crate) fn log_softmax_rows_in_place(cols: usize, x: &mut [f64]) {
         }
     }
 }
+
+/// Each row of `cols` entries ← e^{x − m} / s and lse_i ← m + ln s, with m the row maximum
+/// (NaN skipped) and s = Σ e^{x − m} ∈ [1, cols].
+pub(crate) fn softmax_rows_in_place(cols: usize, x: &mut [f64], lse: &mut [f64]) {
+    if cols == 0 {
+        return;
+    }
+    for (row, l) in x.chunks_exact_mut(cols).zip(lse) {
+        let m = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v)); // row max (NaN skipped)
+        let mut s = 0.0;
+        for v in row.iter_mut() {
+            *v = (*v - m).exp(); // e^{x − m} ≤ 1
+            s += *v;
+        }
+        for v in row.iter_mut() {
+            *v /= s;
+        }
+        *l = m + s.ln();
+    }
+}

@@ -194,3 +194,19 @@ pub fn log_softmax_rows_naive(cols: usize, x: &[f64], y: &mut [f64]) {
         }
     }
 }
+
+/// p_ij = exp(x_ij − m_i) / Σ_k exp(x_ik − m_i) and lse_i = m_i + ln Σ_k exp(x_ik − m_i) for
+/// each row of a row-major matrix with `cols` columns, `m_i` the row maximum.
+pub fn softmax_rows_naive(cols: usize, x: &[f64], p: &mut [f64], lse: &mut [f64]) {
+    if cols == 0 {
+        return;
+    }
+    for ((xr, pr), l) in x.chunks(cols).zip(p.chunks_mut(cols)).zip(lse) {
+        let m = xr.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+        let s: f64 = xr.iter().map(|v| (v - m).exp()).sum();
+        for (pj, xj) in pr.iter_mut().zip(xr) {
+            *pj = (xj - m).exp() / s;
+        }
+        *l = m + s.ln();
+    }
+}

@@ -1,4 +1,5 @@
-//! AVX2+FMA level-1/2 kernels (element-wise ones in `avx2/elementwise.rs`).
+//! AVX2+FMA level-1/2 kernels (element-wise ones in `avx2/elementwise.rs`, the row softmax
+//! in `avx2/softmax.rs`).
 //!
 //! Every function is a safe `#[target_feature(enable = "avx2,fma")] fn`: calling one is
 //! `unsafe` only because the CPU must have those features ([`crate::level12`] checks).
@@ -21,7 +22,9 @@ use crate::chunks::{chunks, chunks_mut};
 use core::arch::x86_64::*;
 
 mod elementwise;
+mod softmax;
 pub(crate) use elementwise::*;
+pub(crate) use softmax::softmax_rows_in_place;
 
 /// Loads one quad.
 #[inline]

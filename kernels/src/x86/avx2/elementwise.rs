@@ -30,7 +30,7 @@ use crate::portable;
 use core::arch::x86_64::*;
 
 /// Below this |x|, eˣ and e⁻ˣ are both normal and `exp4` is valid for ±x.
-const EXP_SAFE: f64 = 708.0;
+pub(super) const EXP_SAFE: f64 = 708.0;
 
 /// Q(r) ≈ (eʳ − 1 − r) / r² on |r| ≤ ln2/2, lowest degree first (close to 1/2!, 1/3!, 1/4!,
 /// ...): a Remez fit of degree 9 in 256-bit arithmetic (mpmath) for the relative error of
@@ -119,7 +119,7 @@ fn exp_reduce<const TWO_PART_LN2: bool>(x: __m256d, c: f64) -> (__m256d, __m256d
 /// (NaN stays NaN; other lanes are unspecified).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn exp4(x: __m256d) -> __m256d {
+pub(super) fn exp4(x: __m256d) -> __m256d {
     let (two_k, em1_r) = exp_reduce::<true>(x, 1.0);
     _mm256_fmadd_pd(two_k, em1_r, two_k)
 }
