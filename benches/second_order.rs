@@ -6,6 +6,8 @@
 //! - `hvp`: one exact Hessian-vector product (`Mlp::hvp`, Pearlmutter's R-op [Pearl94],
 //!   written out for the layer chain); `hvp_tape`: the same on the autodiff tape
 //!   (`Mlp::hvp_batch_tape`, the oracle);
+//! - `gauss_newton`: one Gauss-Newton product G·v (`Mlp::gauss_newton_batch`, the HVP's
+//!   pass without its G_l terms);
 //! - `hvp_batch32`: 32 directions in one pass (`Mlp::hvp_batch`); divide by 32 per vector;
 //! - `hessian`: the dense p × p Hessian assembled block by block (`Mlp::hessian`), first two
 //!   models only; `hessian_hvps`: the same from p unit-vector HVPs in batches of 32
@@ -59,6 +61,11 @@ fn second_order(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new(name, "hvp"), |b| {
             pool.install(|| b.iter(|| black_box(mlp.hvp(black_box(&theta), &s, &v).unwrap())))
+        });
+        group.bench_function(BenchmarkId::new(name, "gauss_newton"), |b| {
+            pool.install(|| {
+                b.iter(|| black_box(mlp.gauss_newton_batch(black_box(&theta), &s, &v).unwrap()))
+            })
         });
         group.bench_function(BenchmarkId::new(name, "hvp_tape"), |b| {
             pool.install(|| {

@@ -25,7 +25,17 @@ use crate::error::{Error, Result};
 pub mod blocks;
 mod fused;
 
+use fused::Curvature;
 pub use fused::GROUP_ENTRIES;
+
+/// How a batch of second-order products is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    /// The tape's R-operator (exact Hessian; the oracle).
+    Tape,
+    /// The hand-written pass (`fused.rs`), for the Hessian or the Gauss-Newton matrix.
+    Fused(Curvature),
+}
 
 /// Above this many entries of k·p outputs summed over the chunks, [`Mlp::hvp_batch`] adds the
 /// chunks into one accumulator in order instead of computing them in parallel into
@@ -33,41 +43,47 @@ pub use fused::GROUP_ENTRIES;
 const SEQUENTIAL_HVP_ENTRIES: usize = 1 << 20;
 
 impl Mlp {
-    /// Σ_i w_i ∇²CE_i · v_j over `s` for k direction-major directions, by chunks in order.
+    /// Σ_i w_i ∇²CE_i · v_j (or the Gauss-Newton terms) over `s` for k direction-major
+    /// directions, by chunks in order.
     fn weighted_loss_hvp_sum(
         &self,
         theta: &[f64],
         s: &Samples,
         v: &[f64],
-        on_tape: bool,
+        route: Route,
     ) -> Vec<f64> {
         let n = s.n();
         let chunks = n.div_ceil(CHUNK_ROWS);
         let rows = |c: usize| s.rows(c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n));
-        if !on_tape && v.len() * chunks > SEQUENTIAL_HVP_ENTRIES {
+        if let Route::Fused(curvature) = route
+            && v.len() * chunks > SEQUENTIAL_HVP_ENTRIES
+        {
             // Large k·p: one accumulator for all chunks, in chunk order (each GEMM may use
             // the threads and computes every entry in the same order on any number of them).
             let mut acc = vec![0.0; v.len()];
             let mut scratch = fused::Scratch::default();
             for c in 0..chunks {
-                self.chunk_hvp_fused(theta, &rows(c), v, &mut acc, &mut scratch);
+                self.chunk_hvp_fused(theta, &rows(c), v, &mut acc, &mut scratch, curvature);
             }
             return acc;
         }
         let parts: Vec<Vec<f64>> =
             super::scratch::map_chunks(chunks, |scratch: &mut fused::Scratch, c| {
                 let chunk = rows(c);
-                if on_tape {
-                    value_grad_hvp_batch(
-                        |tape, th| self.weighted_loss_on(tape, th, &chunk),
-                        theta,
-                        v,
-                    )
-                    .hv
-                } else {
-                    let mut acc = vec![0.0; v.len()];
-                    self.chunk_hvp_fused(theta, &chunk, v, &mut acc, scratch);
-                    acc
+                match route {
+                    Route::Tape => {
+                        value_grad_hvp_batch(
+                            |tape, th| self.weighted_loss_on(tape, th, &chunk),
+                            theta,
+                            v,
+                        )
+                        .hv
+                    }
+                    Route::Fused(curvature) => {
+                        let mut acc = vec![0.0; v.len()];
+                        self.chunk_hvp_fused(theta, &chunk, v, &mut acc, scratch, curvature);
+                        acc
+                    }
                 }
             });
         let mut hv = vec![0.0; v.len()];
@@ -86,7 +102,34 @@ impl Mlp {
     /// As [`Mlp::check`]; [`Error::InvalidParam`] for an empty sample set;
     /// [`Error::ShapeMismatch`] if `v.len()` is not a positive multiple of p.
     pub fn hvp_batch(&self, theta: &[f64], s: &Samples, v: &[f64]) -> Result<Vec<f64>> {
-        self.hvp_batch_with(theta, s, v, false)
+        self.hvp_batch_with(theta, s, v, Route::Fused(Curvature::Hessian))
+    }
+
+    /// G·v_j for k directions (direction-major, as [`Mlp::hvp_batch`]), G the Gauss-Newton
+    /// matrix of \[J\]: G = (1/n) Σ_i w_i J_iᵀ (diag p_i − p_i p_iᵀ) J_i + μI, with
+    /// J_i = ∂z_i/∂θ the Jacobian of sample i's logits and p_i its softmax. G drops from H
+    /// the terms in the residuals' second derivatives through the hidden layers, so it is
+    /// positive semi-definite (definite for μ > 0) even where H is not; it equals H for
+    /// logistic regression. Same pass as the HVP without its G_l terms: a little cheaper.
+    ///
+    /// # Errors
+    /// As [`Mlp::hvp_batch`].
+    ///
+    /// # Examples
+    /// ```
+    /// use puma::autodiff::Activation;
+    /// use puma::model::{Mlp, Samples};
+    /// let mlp = Mlp::new(&[2, 3, 2], Activation::Tanh, 1e-3).unwrap();
+    /// let theta = mlp.init(0);
+    /// let (x, y) = ([0.5, -1.0, 1.5, 0.25], [0, 1]);
+    /// let s = Samples::new(&x, 2, &y).unwrap();
+    /// let v = vec![1.0; mlp.n_params()];
+    /// let gv = mlp.gauss_newton_batch(&theta, &s, &v).unwrap();
+    /// let vgv: f64 = v.iter().zip(&gv).map(|(a, b)| a * b).sum();
+    /// assert!(vgv > 0.0); // positive definite with μ > 0
+    /// ```
+    pub fn gauss_newton_batch(&self, theta: &[f64], s: &Samples, v: &[f64]) -> Result<Vec<f64>> {
+        self.hvp_batch_with(theta, s, v, Route::Fused(Curvature::GaussNewton))
     }
 
     /// [`Mlp::hvp_batch`] by the tape's R-operator ([`crate::autodiff::hvp_batch`]): the
@@ -95,7 +138,7 @@ impl Mlp {
     /// # Errors
     /// As [`Mlp::hvp_batch`].
     pub fn hvp_batch_tape(&self, theta: &[f64], s: &Samples, v: &[f64]) -> Result<Vec<f64>> {
-        self.hvp_batch_with(theta, s, v, true)
+        self.hvp_batch_with(theta, s, v, Route::Tape)
     }
 
     fn hvp_batch_with(
@@ -103,7 +146,7 @@ impl Mlp {
         theta: &[f64],
         s: &Samples,
         v: &[f64],
-        on_tape: bool,
+        route: Route,
     ) -> Result<Vec<f64>> {
         self.check(theta, s)?;
         let p = self.n_params();
@@ -121,7 +164,7 @@ impl Mlp {
             });
         }
         let inv_n = 1.0 / s.n() as f64;
-        let mut hv = self.weighted_loss_hvp_sum(theta, s, v, on_tape);
+        let mut hv = self.weighted_loss_hvp_sum(theta, s, v, route);
         for (h, vi) in hv.iter_mut().zip(v) {
             *h = *h * inv_n + self.l2 * vi; // (1/n) Σ w_i ∇²CE_i v + μ v
         }

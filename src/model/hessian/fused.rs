@@ -21,6 +21,8 @@
 //! with W_l (ȧ_l W_lᵀ, Ġ_l W_l) is one GEMM for the group; the products with a direction's
 //! own Ẇ_l, and its rows of (Hv)_{W_l}, are one GEMM per direction on strided views,
 //! reading v and writing the direction-major result in place.
+//! [`Curvature::GaussNewton`] runs the same pass without the G_l terms (the Gauss-Newton
+//! product, a positive semi-definite alternative to H for CG and LiSSA).
 //! Cost per direction: the first layer needs a_0 Ẇ_0ᵀ and Ġ_0ᵀ a_0 only (2 products of
 //! its size, against the gradient's 2 with the forward), every other layer 5; the forward
 //! pass and G_l, U_l (the gradient's backward pass without ∂W) once per chunk.
@@ -43,6 +45,18 @@ use crate::autodiff::Activation;
 /// 1 MiB tangents then spill to L3). One direction at a time for MNIST's 128-wide layer,
 /// 8 at once for 16-wide ones.
 pub const GROUP_ENTRIES: usize = 1 << 15;
+
+/// Which second-order product the pass computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Curvature {
+    /// The exact Hessian of \[J\] (the full R-adjoint above).
+    Hessian,
+    /// The Gauss-Newton matrix Σ_i w_i J_iᵀ (diag p_i − p_i p_iᵀ) J_i, J_i = ∂z_i/∂θ the
+    /// logits' Jacobian: the same tangents and Ġ_{L−1}, back-propagated by the first-order
+    /// adjoint alone, Ġ_{l−1} = (Ġ_l W_l) ⊙ f′(z_{l−1}) (no G_l terms: positive
+    /// semi-definite whatever the model).
+    GaussNewton,
+}
 
 /// C (m × n, row-major, leading dimension n) ← op(A)·op(B) + β·C on contiguous operands.
 #[allow(clippy::too_many_arguments, non_snake_case)]
@@ -95,9 +109,9 @@ pub(super) struct Scratch {
 }
 
 impl Mlp {
-    /// acc_j += Σ_i w_i ∇²CE_i · v_j over the chunk `s` for the k = `v.len() / p`
-    /// direction-major directions v_j in `v`, into the direction-major `acc` (k·p);
-    /// `scratch` keeps the buffers between calls.
+    /// acc_j += Σ_i w_i ∇²CE_i · v_j (or the Gauss-Newton product, by `curvature`) over the
+    /// chunk `s` for the k = `v.len() / p` direction-major directions v_j in `v`, into the
+    /// direction-major `acc` (k·p); `scratch` keeps the buffers between calls.
     ///
     /// The element-wise loops between the GEMMs run vectorised for the kernels' dispatch
     /// level ([`puma_kernels::dispatch::vectorised`]).
@@ -108,6 +122,7 @@ impl Mlp {
         v: &[f64],
         acc: &mut [f64],
         scratch: &mut Scratch,
+        curvature: Curvature,
     ) {
         puma_kernels::dispatch::vectorised(HvpChunk {
             mlp: self,
@@ -116,6 +131,7 @@ impl Mlp {
             v,
             acc,
             scratch,
+            curvature,
         });
     }
 }
@@ -128,6 +144,7 @@ struct HvpChunk<'a> {
     v: &'a [f64],
     acc: &'a mut [f64],
     scratch: &'a mut Scratch,
+    curvature: Curvature,
 }
 
 impl Pass for HvpChunk<'_> {
@@ -142,21 +159,23 @@ impl Pass for HvpChunk<'_> {
             v,
             acc,
             scratch,
+            curvature,
         } = self;
         let p = mlp.n_params();
         let (k, c) = (v.len() / p, s.n());
         let widest = mlp.layout().layers.iter().map(|l| l.fan_out).max();
         let group = (GROUP_ENTRIES / (c * widest.unwrap_or(1)).max(1)).clamp(1, k.max(1));
-        primal(mlp, theta, s, scratch);
+        primal(mlp, theta, s, scratch, curvature);
         for (vg, accg) in v.chunks(group * p).zip(acc.chunks_mut(group * p)) {
-            directions(mlp, theta, s, vg, accg, scratch);
+            directions(mlp, theta, s, vg, accg, scratch, curvature);
         }
     }
 }
 
-/// The direction-free part of the pass: a_l, f′(z_l), f″(z_l), P, G_l and U_l into `scratch`.
+/// The direction-free part of the pass: a_l, f′(z_l), f″(z_l), P, and for the Hessian G_l
+/// and U_l, into `scratch`.
 #[inline(always)]
-fn primal(mlp: &Mlp, theta: &[f64], s: &Samples, scratch: &mut Scratch) {
+fn primal(mlp: &Mlp, theta: &[f64], s: &Samples, scratch: &mut Scratch, curvature: Curvature) {
     let c = s.n();
     let layers = &mlp.layout().layers;
     let last = layers.len() - 1;
@@ -242,6 +261,9 @@ fn primal(mlp: &Mlp, theta: &[f64], s: &Samples, scratch: &mut Scratch) {
         gi.iter_mut().zip(row.iter()).for_each(|(g, p)| *g = wi * p);
         gi[s.y[i]] -= wi; // w_i (p_i − e_{y_i})
     }
+    if curvature == Curvature::GaussNewton {
+        return; // no G_l terms
+    }
     // U_l = G_l W_l and G_{l−1} = U_l ⊙ f′(z_{l−1}), last layer first.
     for l in (1..=last).rev() {
         let span = &layers[l];
@@ -305,6 +327,7 @@ fn directions(
     v: &[f64],
     acc: &mut [f64],
     scratch: &mut Scratch,
+    curvature: Curvature,
 ) {
     let p = mlp.n_params();
     let k = v.len() / p;
@@ -412,7 +435,8 @@ fn directions(
         let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
         let hv_w = &mut out[k * span.weight..k * span.bias];
         mm(true, false, k * dout, c, din, gdot, input, 1.0, hv_w); // (Hv)_{W_l} += Ġ_lᵀ a_l
-        if l > 0 {
+        let hessian = curvature == Curvature::Hessian;
+        if l > 0 && hessian {
             for j in 0..k {
                 gemm_op(
                     Op::Trans,
@@ -436,7 +460,7 @@ fn directions(
         if l == 0 {
             break;
         }
-        // U̇ = Ġ_l W_l + G_l Ẇ_l, then Ġ_{l−1}.
+        // U̇ = Ġ_l W_l (+ G_l Ẇ_l for the Hessian), then Ġ_{l−1}.
         let udl = sized(udot, c * k * din);
         mm(
             false,
@@ -449,6 +473,18 @@ fn directions(
             0.0,
             udl,
         );
+        if !hessian {
+            // Gauss-Newton: Ġ_{l−1} = (Ġ_l W_l) ⊙ f′(z_{l−1})
+            let w = flat_row(k, c, din);
+            let rows = udl.chunks_exact_mut(k * w);
+            for (udi, f1i) in rows.zip(fp[l - 1].chunks_exact(w)) {
+                for ud in udi.chunks_exact_mut(w) {
+                    ud.iter_mut().zip(f1i).for_each(|(u, f)| *u *= f);
+                }
+            }
+            std::mem::swap(gdot, udot);
+            continue;
+        }
         mm(false, false, c, dout, k * din, &gs[l], &dots[l].1, 1.0, udl); // + G_l Ẇ_l
         let (f1, f2, zd, u) = (&fp[l - 1], &fpp[l - 1], &zdot[l - 1], &us[l - 1]);
         let w = flat_row(k, c, din);
