@@ -202,7 +202,7 @@ pub fn log_softmax_rows_in_place(cols: usize, x: &mut [f64]) {
 /// and one product per entry), and lse_i within a few ulp of max(|lse_i|, 1) plus the
 /// rounding of x − m. A row holding NaN or +∞, or only −∞, becomes NaN, lse_i too (as in
 /// [`log_softmax_rows`]). Cost: one `exp` per entry and one `ln` and one division per row;
-/// AVX2 evaluates them four rows at a time for rows of fewer than 8 entries, and along the
+/// AVX2 evaluates them four rows at a time for rows of at most 16 entries, and along the
 /// row otherwise.
 ///
 /// # Panics

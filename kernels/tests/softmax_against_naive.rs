@@ -9,8 +9,11 @@ use rand_chacha::ChaCha8Rng;
 
 const EPS: f64 = f64::EPSILON;
 
-/// Row widths: every narrow arm (1–7), the wide path with and without a partial quad.
-const COLS: [usize; 13] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 16, 17];
+/// Row widths: the AVX2 path's four-rows-per-register arms (1–16), and its along-the-row
+/// path with and without a partial last quad (17, 20, 35).
+const COLS: [usize; 19] = [
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 20, 35,
+];
 /// Row counts: empty, fewer than a block of four, whole blocks, blocks plus a remainder.
 const ROWS: [usize; 6] = [0, 1, 3, 4, 7, 100];
 

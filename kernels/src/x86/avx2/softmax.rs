@@ -6,8 +6,8 @@
 //! ```
 //!
 //! Logit rows are short (2 or 10 classes), so a per-row `ln` and division cost as much as
-//! the row's exponentials. Rows of fewer than [`NARROW`] entries are therefore taken four
-//! at a time, one register per column, lane r holding row r:
+//! the row's exponentials. Rows of fewer than [`NARROW`] = 17 entries are therefore taken
+//! four at a time, one register per column, lane r holding row r:
 //!
 //! ```text
 //! v_j = [x_0j  x_1j  x_2j  x_3j]      (column j of a block of four rows, j < cols)
@@ -36,11 +36,15 @@
 //! for positive normal finite s, which is all the softmax gives it (s ∈ [1, cols]).
 //!
 //! Accuracy of the kernel: e_ij within 1 ulp of std's `exp` (`exp4`), so s and p_ij within
-//! a few ulp of the portable path's (tests: ≤ 2.2 ε·p apart), and lse_i within a few ulp of
+//! a few ulp of the portable path's (tests: ≤ 2.5 ε·p apart), and lse_i within a few ulp of
 //! max(|lse_i|, 1). Where some e^{x − m} would be subnormal or zero (x − m < −708) or NaN
 //! (a row holding NaN or +∞, or only −∞), narrow rows take the portable path for their
 //! whole group of blocks and wide rows std's `exp` for those lanes, so edge behaviour is the
-//! portable one. Measured in `benches/level12.rs` (`softmax_rows/*`).
+//! portable one.
+//!
+//! Measured in `benches/level12.rs` (`softmax_rows/*`, criterion medians on the shared
+//! 2-core box, load ≈ 3): 1000 rows × 2 in 3.9 µs (portable 20.5, naive 26–31 µs), 256 rows
+//! × 10 in 3.7–3.9 µs (portable 14.4–15.0, naive 28–29 µs).
 
 use super::elementwise::{EXP_SAFE, exp4};
 use super::{chunks_mut, load, store};
@@ -49,13 +53,16 @@ use bytemuck::Pod;
 use core::arch::x86_64::*;
 
 /// Rows with fewer entries are evaluated four rows at a time, one register per column.
-const NARROW: usize = 8;
+/// Measured on 256 rows (min of 200 × 20 calls): across rows 3.2, 4.0, 4.6, 6.1 µs for
+/// 8, 10, 12, 16 columns, against 4.4, 5.7, 5.7, 7.2 µs along the rows (the overlapping
+/// last quad and the in-row reductions cost more than the gather and scatter).
+const NARROW: usize = 17;
 
 /// x ← row softmax, lse ← row log-sum-exp (`x.len() = cols · lse.len()`, checked by the
 /// caller; also asserted here by the slicing).
 #[target_feature(enable = "avx2,fma")]
 pub(crate) fn softmax_rows_in_place(cols: usize, x: &mut [f64], lse: &mut [f64]) {
-    const { assert!(NARROW == 8) }; // one arm per width below
+    const { assert!(NARROW == 17) }; // one arm per width below
     match cols {
         0 => {}
         1 => narrow::<1>(x, lse),
@@ -65,6 +72,15 @@ pub(crate) fn softmax_rows_in_place(cols: usize, x: &mut [f64], lse: &mut [f64])
         5 => narrow::<5>(x, lse),
         6 => narrow::<6>(x, lse),
         7 => narrow::<7>(x, lse),
+        8 => narrow::<8>(x, lse),
+        9 => narrow::<9>(x, lse),
+        10 => narrow::<10>(x, lse),
+        11 => narrow::<11>(x, lse),
+        12 => narrow::<12>(x, lse),
+        13 => narrow::<13>(x, lse),
+        14 => narrow::<14>(x, lse),
+        15 => narrow::<15>(x, lse),
+        16 => narrow::<16>(x, lse),
         _ => wide(cols, x, lse),
     }
 }
