@@ -245,18 +245,12 @@ fn primal(mlp: &Mlp, theta: &[f64], s: &Samples, scratch: &mut Scratch, curvatur
     // P = softmax rows and G_{L−1} = diag(w)(P − Y).
     let kc = mlp.n_classes();
     let g = slot(gs, last, c * kc);
+    puma_kernels::softmax_rows_in_place(kc, probs, sized(z, c)); // p_i (z: scratch for lse)
     for (i, (row, gi)) in probs
-        .chunks_exact_mut(kc)
+        .chunks_exact(kc)
         .zip(g.chunks_exact_mut(kc))
         .enumerate()
     {
-        let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut sum = 0.0;
-        for z in row.iter_mut() {
-            *z = (*z - m).exp();
-            sum += *z;
-        }
-        row.iter_mut().for_each(|z| *z /= sum); // p_i
         let wi = s.w.map_or(1.0, |w| w[i]);
         gi.iter_mut().zip(row.iter()).for_each(|(g, p)| *g = wi * p);
         gi[s.y[i]] -= wi; // w_i (p_i − e_{y_i})
