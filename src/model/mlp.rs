@@ -27,6 +27,8 @@ use crate::error::{Error, Result};
 
 mod fused;
 
+pub(super) use fused::times_deriv;
+
 /// Rows per chunk of the fixed-order parallel reduction (a constant, so results do not
 /// depend on the thread count).
 pub const CHUNK_ROWS: usize = 256;

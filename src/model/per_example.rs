@@ -168,10 +168,7 @@ impl Mlp {
                 let mut prev = vec![0.0; n * din];
                 let w = &theta[span.weight_range()];
                 matmul(n, dout, din, &delta, false, w, false, &mut prev, false);
-                let z = &z_hidden[l - 1];
-                let mut fp = vec![0.0; z.len()];
-                self.activation.deriv(z, &mut fp);
-                prev.iter_mut().zip(&fp).for_each(|(d, f)| *d *= f);
+                super::mlp::times_deriv(self.activation, &z_hidden[l - 1], &h[l], &mut prev);
                 delta = prev;
             }
         }

@@ -175,23 +175,26 @@ impl Pass for GradChunk<'_> {
                     u,
                     din,
                 ); // G_l W_l
-                let (z, a) = (&zs[l - 1], &acts[l - 1]);
-                match mlp.activation {
-                    // f′ from y = f(z), as the tape does
-                    Activation::Tanh => u.iter_mut().zip(a).for_each(|(p, y)| *p *= 1.0 - y * y),
-                    Activation::Sigmoid => {
-                        u.iter_mut().zip(a).for_each(|(p, y)| *p *= y * (1.0 - y))
-                    }
-                    Activation::Relu => u
-                        .iter_mut()
-                        .zip(z)
-                        .for_each(|(p, x)| *p = if *x > 0.0 { *p } else { 0.0 }),
-                    f => u.iter_mut().zip(z).for_each(|(p, x)| *p *= f.deriv_at(*x)),
-                }
+                times_deriv(mlp.activation, &zs[l - 1], &acts[l - 1], u);
                 std::mem::swap(&mut g, prev); // G_{l−1}
             }
         }
         zs[last] = g; // the buffer goes back for the next chunk
         total
+    }
+}
+
+/// g ← g ⊙ f′(z), with f′ from y = f(z) where it is a polynomial in y (tanh: 1 − y²,
+/// sigmoid: y(1 − y), as the tape does: no transcendental), from z otherwise.
+#[inline(always)]
+pub(in crate::model) fn times_deriv(f: Activation, z: &[f64], y: &[f64], g: &mut [f64]) {
+    match f {
+        Activation::Tanh => g.iter_mut().zip(y).for_each(|(p, y)| *p *= 1.0 - y * y),
+        Activation::Sigmoid => g.iter_mut().zip(y).for_each(|(p, y)| *p *= y * (1.0 - y)),
+        Activation::Relu => g
+            .iter_mut()
+            .zip(z)
+            .for_each(|(p, x)| *p = if *x > 0.0 { *p } else { 0.0 }),
+        f => g.iter_mut().zip(z).for_each(|(p, x)| *p *= f.deriv_at(*x)),
     }
 }
