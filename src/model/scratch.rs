@@ -5,6 +5,8 @@
 
 use puma_kernels::{Op, gemm_op};
 
+use super::params::LayerSpan;
+
 /// `buf` resized to `len` entries (contents unspecified: the caller overwrites them).
 pub(super) fn sized(buf: &mut Vec<f64>, len: usize) -> &mut [f64] {
     buf.resize(len, 0.0);
@@ -48,6 +50,30 @@ where
         })
         .collect();
     parts.into_iter().flatten().collect()
+}
+
+/// z ← 1 b_lᵀ + a W_lᵀ: layer `span`'s pre-activations for the c rows of `a` (c × d_in),
+/// into `z` (c × d_out); `ones` holds c ones.
+pub(super) fn affine(theta: &[f64], span: &LayerSpan, a: &[f64], z: &mut [f64], ones: &[f64]) {
+    let (din, dout) = (span.fan_in, span.fan_out);
+    add_bias_rows(&theta[span.bias_range()], 0.0, z, dout, ones); // 1 b_lᵀ
+    let w = &theta[span.weight_range()];
+    let c = ones.len();
+    gemm_op(
+        Op::NoTrans,
+        Op::Trans,
+        c,
+        din,
+        dout,
+        1.0,
+        a,
+        din,
+        w,
+        din,
+        1.0,
+        z,
+        dout,
+    ); // + a W_lᵀ
 }
 
 /// The c × d block C (leading dimension `ldc`) ← 1 bᵀ + β·C: b added to (β = 1) or written

@@ -35,7 +35,7 @@ use puma_kernels::{Op, gemm_op};
 use super::super::loss::Samples;
 use super::super::mlp::Mlp;
 use super::super::params::LayerSpan;
-use super::super::scratch::{add_bias_rows, add_column_sums, ones, sized, slot};
+use super::super::scratch::{add_bias_rows, add_column_sums, affine, ones, sized, slot};
 use crate::autodiff::Activation;
 
 /// Directions per group are chosen so that a group's widest tangent, c·k·max d_l entries,
@@ -193,21 +193,10 @@ fn primal(mlp: &Mlp, theta: &[f64], s: &Samples, scratch: &mut Scratch, curvatur
     let ones = ones(ones_buf, c);
     // Forward: a_l (a_0 = X), f′(z_l) and f″(z_l) for hidden layers, the logits in `probs`.
     for (l, span) in layers.iter().enumerate() {
-        let (din, dout) = (span.fan_in, span.fan_out);
+        let dout = span.fan_out;
         let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
         let zl = sized(if l == last { &mut *probs } else { &mut *z }, c * dout);
-        add_bias_rows(&theta[span.bias_range()], 0.0, zl, dout, ones); // 1b_lᵀ
-        mm(
-            false,
-            true,
-            c,
-            din,
-            dout,
-            input,
-            &theta[span.weight_range()],
-            1.0,
-            zl,
-        ); // + a_l W_lᵀ
+        affine(theta, span, input, zl, ones); // 1b_lᵀ + a_l W_lᵀ
         if l == last {
             break;
         }

@@ -18,7 +18,7 @@ use puma_kernels::dispatch::Pass;
 use puma_kernels::{Op, gemm_op};
 
 use super::super::loss::Samples;
-use super::super::scratch::{add_bias_rows, add_column_sums, ones, sized, slot};
+use super::super::scratch::{add_column_sums, affine, ones, sized, slot};
 use super::Mlp;
 use crate::autodiff::Activation;
 
@@ -90,26 +90,9 @@ impl Pass for GradChunk<'_> {
         let ones = ones(ones_buf, c);
         // Forward: z_l for every layer, a_{l+1} = f(z_l) for the hidden ones.
         for (l, span) in layers.iter().enumerate() {
-            let (din, dout) = (span.fan_in, span.fan_out);
             let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
-            let b = &theta[span.bias_range()];
-            let z = slot(zs, l, c * dout);
-            add_bias_rows(b, 0.0, z, dout, ones); // 1 b_lᵀ
-            gemm_op(
-                Op::NoTrans,
-                Op::Trans,
-                c,
-                din,
-                dout,
-                1.0,
-                input,
-                din,
-                &theta[span.weight_range()],
-                din,
-                1.0,
-                z,
-                dout,
-            ); // + a_l W_lᵀ
+            let dout = span.fan_out;
+            affine(theta, span, input, slot(zs, l, c * dout), ones);
             if l < last {
                 let a = slot(acts, l, c * dout);
                 mlp.activation.apply(&zs[l], a); // a_{l+1} = f(z_l)
