@@ -105,11 +105,12 @@ impl HessianOperator for MlpHessian<'_> {
             return Ok(());
         }
         let vt = to_direction_major(p, k, v);
-        // The linearised R-passes, one direction at a time, beat the batched fused HVP (one
-        // forward/backward pass shared by the k directions) for k = 1 and k ≥ 16 and lose for
-        // small blocks (median of 7, 2 cores: digits MLP k = 1/8/64: 0.64/0.98/0.55 of the
-        // fused time; moons MLP 0.63/1.25/0.60).
-        let hv = if k == 1 || k >= 16 {
+        // The linearised R-passes (forward and backward pass cached) beat the batched fused
+        // HVP (one forward pass per call, directions in cache-sized groups) for one direction
+        // only. CPU time of linearised ÷ fused, one thread, min of 5 (examples of 3–200
+        // calls): digits MLP k = 1/4/8/16/64: 0.77/1.00/1.06/1.03/1.10; moons MLP
+        // 0.91/1.29/1.29/1.50/1.50.
+        let hv = if k == 1 {
             self.lin
                 .get_or_init(|| Linearised::new(self.mlp, self.theta, &self.samples))
                 .hvp_many(self.mlp, self.theta, k, &vt)
