@@ -41,7 +41,7 @@ pub use cg::{Cg, CgParams};
 pub use exact::{DampingPolicy, Exact, ExactParams};
 pub use lanczos::{LanczosEstimate, LanczosParams, lanczos};
 pub use lissa::{Lissa, LissaParams};
-pub use model_op::MlpHessian;
+pub use model_op::{MlpGaussNewton, MlpHessian};
 
 use crate::error::{Error, Result};
 use crate::kernels::{self, Op};

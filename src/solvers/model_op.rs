@@ -15,6 +15,10 @@
 //! preconditioner. An
 //! MLP with hidden layers is not convex: no σ_min bound is stated (CG reports no error
 //! bound; the exact solver's Cholesky certificate still applies).
+//!
+//! [`MlpGaussNewton`] is the same operator for the Gauss-Newton matrix G
+//! ([`Mlp::gauss_newton_batch`]): positive semi-definite at any θ (σ_min ≥ μ), for solves
+//! where H is indefinite.
 
 use std::sync::OnceLock;
 
@@ -137,28 +141,114 @@ impl HessianOperator for MlpHessian<'_> {
 
     fn hvp_batch(&self, batch: &[usize], v: &[f64], out: &mut [f64]) -> Result<()> {
         check_len("out", self.dim(), out.len())?;
-        let (n, d) = (self.samples.n(), self.samples.d);
-        let mut x = Vec::with_capacity(batch.len() * d);
-        let mut y = Vec::with_capacity(batch.len());
-        let mut w = Vec::with_capacity(batch.len());
-        for &i in batch {
-            if i >= n {
-                return Err(Error::IndexOutOfRange {
-                    what: "batch sample",
-                    index: i,
-                    len: n,
-                });
-            }
-            x.extend_from_slice(&self.samples.x[i * d..(i + 1) * d]);
-            y.push(self.samples.y[i]);
-            w.push(self.samples.w.map_or(1.0, |w| w[i]));
-        }
-        let mut s = Samples::new(&x, d, &y)?;
+        let (x, y, w) = rows_of(&self.samples, batch)?;
+        let mut s = Samples::new(&x, self.samples.d, &y)?;
         if self.samples.w.is_some() {
             s = s.with_weights(&w)?;
         }
         let hv = self.mlp.hvp(self.theta, &s, v)?; // H_B v
         out.copy_from_slice(&hv);
+        Ok(())
+    }
+}
+
+/// The features, labels and weights (1 without weights) of the rows `batch` of `samples`.
+fn rows_of(samples: &Samples, batch: &[usize]) -> Result<(Vec<f64>, Vec<usize>, Vec<f64>)> {
+    let (n, d) = (samples.n(), samples.d);
+    let mut x = Vec::with_capacity(batch.len() * d);
+    let mut y = Vec::with_capacity(batch.len());
+    let mut w = Vec::with_capacity(batch.len());
+    for &i in batch {
+        if i >= n {
+            return Err(Error::IndexOutOfRange {
+                what: "batch sample",
+                index: i,
+                len: n,
+            });
+        }
+        x.extend_from_slice(&samples.x[i * d..(i + 1) * d]);
+        y.push(samples.y[i]);
+        w.push(samples.w.map_or(1.0, |w| w[i]));
+    }
+    Ok((x, y, w))
+}
+
+/// The Gauss-Newton matrix G = (1/n) Σ_i w_i J_iᵀ (diag p_i − p_i p_iᵀ) J_i + μI of an
+/// MLP's objective \[J\] at θ on `samples` (J_i the Jacobian of sample i's logits), as a
+/// matrix-free [`HessianOperator`] over [`Mlp::gauss_newton_batch`]. G drops from H the
+/// second-derivative terms of the hidden layers, so it is positive semi-definite, and
+/// definite with σ_min ≥ μ, at any θ: CG and LiSSA converge on it where H is indefinite
+/// (an MLP away from its optimum), at the price of approximating H. For logistic regression
+/// G = H.
+#[derive(Clone, Debug)]
+pub struct MlpGaussNewton<'a> {
+    mlp: &'a Mlp,
+    theta: &'a [f64],
+    samples: Samples<'a>,
+}
+
+impl<'a> MlpGaussNewton<'a> {
+    /// The operator for `mlp` at `theta` on `samples` (weights, if any, kept).
+    ///
+    /// # Errors
+    /// As [`MlpHessian::new`].
+    pub fn new(mlp: &'a Mlp, theta: &'a [f64], samples: Samples<'a>) -> Result<Self> {
+        MlpHessian::new(mlp, theta, samples)?; // the same checks
+        Ok(MlpGaussNewton {
+            mlp,
+            theta,
+            samples,
+        })
+    }
+}
+
+impl HessianOperator for MlpGaussNewton<'_> {
+    fn dim(&self) -> usize {
+        self.mlp.n_params()
+    }
+
+    fn hvp(&self, v: &[f64], out: &mut [f64]) -> Result<()> {
+        check_len("v", self.dim(), v.len())?;
+        check_len("out", self.dim(), out.len())?;
+        out.copy_from_slice(&self.mlp.gauss_newton_batch(self.theta, &self.samples, v)?);
+        Ok(())
+    }
+
+    fn hvp_many(&self, k: usize, v: &[f64], out: &mut [f64]) -> Result<()> {
+        let p = self.dim();
+        check_len("V", p * k, v.len())?;
+        check_len("OUT", p * k, out.len())?;
+        if k == 0 {
+            return Ok(());
+        }
+        let gv =
+            self.mlp
+                .gauss_newton_batch(self.theta, &self.samples, &to_direction_major(p, k, v))?;
+        for j in 0..k {
+            for i in 0..p {
+                out[i * k + j] = gv[j * p + i];
+            }
+        }
+        Ok(())
+    }
+
+    /// μ: G is a sum of positive semi-definite terms plus μI.
+    fn convexity_bound(&self) -> Option<f64> {
+        Some(self.mlp.l2)
+    }
+
+    fn n_samples(&self) -> Option<usize> {
+        Some(self.samples.n())
+    }
+
+    fn hvp_batch(&self, batch: &[usize], v: &[f64], out: &mut [f64]) -> Result<()> {
+        check_len("out", self.dim(), out.len())?;
+        let (x, y, w) = rows_of(&self.samples, batch)?;
+        let mut s = Samples::new(&x, self.samples.d, &y)?;
+        if self.samples.w.is_some() {
+            s = s.with_weights(&w)?;
+        }
+        out.copy_from_slice(&self.mlp.gauss_newton_batch(self.theta, &s, v)?); // G_B v
         Ok(())
     }
 }

@@ -41,7 +41,7 @@ use crate::autodiff::Activation;
 /// Directions per group are chosen so that a group's widest tangent, c·k·max d_l entries,
 /// stays below this (256 KiB of f64, a quarter of this machine's per-core L2: the group's
 /// five tangent and adjoint buffers then stay in L2). Measured with 32 directions, CPU time
-/// per direction: 2¹⁴ and 2¹⁵ alike, 2¹⁶ 1.2–1.3× slower, 2¹⁸ 1.6× ([2,16,16,2], whose
+/// per direction: 2¹⁴ and 2¹⁵ alike, 2¹⁶ 1.2–1.3× slower, 2¹⁸ 1.6× (\[2,16,16,2\], whose
 /// 1 MiB tangents then spill to L3). One direction at a time for MNIST's 128-wide layer,
 /// 8 at once for 16-wide ones.
 pub const GROUP_ENTRIES: usize = 1 << 15;
