@@ -244,6 +244,9 @@ fn wide_block(cols: usize, b: &mut [f64], lse: &mut [f64; 4]) {
     let (r0, r1) = r01.split_at_mut(cols);
     let (r2, r3) = r23.split_at_mut(cols);
     let rows = [r0, r1, r2, r3];
+    // Invariant: cols ≥ NARROW > 4 (the only rows the caller sends here), so every slice
+    // converted to [f64; 4] below is exactly four entries inside its row: the `expect`s
+    // cannot fire.
     let last_at = cols - 4;
     let mut v_last = [neg_inf; 4];
     let mut mv = [neg_inf; 4];
@@ -327,6 +330,8 @@ fn exp4_nonpositive(t: __m256d) -> __m256d {
 fn exp_row(row: &mut [f64]) -> (f64, f64) {
     let n = row.len();
     let neg_inf = _mm256_set1_pd(f64::NEG_INFINITY);
+    // Invariant: n ≥ 4 (documented above, checked by the caller), so both conversions to
+    // [f64; 4] below take exactly the last four entries: the `expect`s cannot fire.
     let last_at = n - 4;
     let last: &[f64; 4] = row[last_at..].try_into().expect("a row has ≥ 4 entries");
     let v_last = load(last);
