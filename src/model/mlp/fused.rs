@@ -33,6 +33,8 @@ pub(super) struct Scratch {
     prev: Vec<f64>,
     /// c ones, for the bias term 1bᵀ.
     ones: Vec<f64>,
+    /// The c log-sum-exps of the logits.
+    lse: Vec<f64>,
 }
 
 impl Mlp {
@@ -86,6 +88,7 @@ impl Pass for GradChunk<'_> {
             acts,
             prev,
             ones: ones_buf,
+            lse: lse_buf,
         } = scratch;
         let ones = ones(ones_buf, c);
         // Forward: z_l for every layer, a_{l+1} = f(z_l) for the hidden ones.
@@ -100,24 +103,19 @@ impl Pass for GradChunk<'_> {
         }
         // Softmax cross-entropy and G_{L−1} = diag(w)(P − Y), in place of the logits.
         let k = mlp.n_classes();
+        let logits = &mut zs[last];
+        let z_y = sized(prev, c); // z_{i,y_i}, before the softmax overwrites the logits
+        z_y.iter_mut()
+            .zip(logits.chunks_exact(k).zip(s.y))
+            .for_each(|(zy, (row, yi))| *zy = row[*yi]);
+        let lse = sized(lse_buf, c);
+        puma_kernels::softmax_rows_in_place(k, logits, lse); // p_i and log Σ_j e^{z_ij}
         let mut total = 0.0;
-        for (i, row) in zs[last].chunks_exact_mut(k).enumerate() {
-            let yi = s.y[i];
-            let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let z_y = row[yi];
-            let mut sum = 0.0;
-            for v in row.iter_mut() {
-                *v = (*v - m).exp();
-                sum += *v;
-            }
-            let ce = (m - z_y) + sum.ln(); // log Σ e^z − z_y, stable
+        for (i, (row, yi)) in logits.chunks_exact_mut(k).zip(s.y).enumerate() {
             let wi = s.w.map_or(1.0, |w| w[i]);
-            total += wi * ce;
-            let scale = wi / sum;
-            for v in row.iter_mut() {
-                *v *= scale; // w_i p_ij
-            }
-            row[yi] -= wi; // − w_i [j = y_i]
+            total += wi * (lse[i] - z_y[i]); // CE_i = log Σ_j e^{z_ij} − z_{i,y_i}
+            row.iter_mut().for_each(|v| *v *= wi); // w_i p_ij
+            row[*yi] -= wi; // − w_i [j = y_i]
         }
         // Backward through the layers; G_l lives in the logits' slot.
         let mut g = std::mem::take(&mut zs[last]);
