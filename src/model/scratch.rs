@@ -7,9 +7,13 @@ use puma_kernels::{Op, gemm_op};
 
 use super::params::LayerSpan;
 
-/// `buf` resized to `len` entries (contents unspecified: the caller overwrites them).
+/// The first `len` entries of `buf`, grown if shorter (contents unspecified: the caller
+/// overwrites them). Never shrunk, so that a buffer reused at several sizes (the layers'
+/// widths) is zero-filled only when it first reaches its largest.
 pub(super) fn sized(buf: &mut Vec<f64>, len: usize) -> &mut [f64] {
-    buf.resize(len, 0.0);
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
     &mut buf[..len]
 }
 
@@ -52,13 +56,14 @@ where
     parts.into_iter().flatten().collect()
 }
 
-/// z ← 1 b_lᵀ + a W_lᵀ: layer `span`'s pre-activations for the c rows of `a` (c × d_in),
-/// into `z` (c × d_out); `ones` holds c ones.
-pub(super) fn affine(theta: &[f64], span: &LayerSpan, a: &[f64], z: &mut [f64], ones: &[f64]) {
+/// z ← a W_lᵀ + 1 b_lᵀ: layer `span`'s pre-activations for the c rows of `a` (c × d_in),
+/// into `z` (c × d_out), the bias added row by row after the GEMM (the same roundings as a
+/// GEMM with β = 1 onto 1 b_lᵀ, one pass over z fewer). Inlined, so that the row loop is
+/// compiled for the dispatch level of a [`puma_kernels::dispatch::Pass`] calling it.
+#[inline(always)]
+pub(super) fn affine(theta: &[f64], span: &LayerSpan, a: &[f64], z: &mut [f64]) {
     let (din, dout) = (span.fan_in, span.fan_out);
-    add_bias_rows(&theta[span.bias_range()], 0.0, z, dout, ones); // 1 b_lᵀ
-    let w = &theta[span.weight_range()];
-    let c = ones.len();
+    let c = z.len() / dout;
     gemm_op(
         Op::NoTrans,
         Op::Trans,
@@ -68,12 +73,16 @@ pub(super) fn affine(theta: &[f64], span: &LayerSpan, a: &[f64], z: &mut [f64], 
         1.0,
         a,
         din,
-        w,
+        &theta[span.weight_range()],
         din,
-        1.0,
+        0.0,
         z,
         dout,
-    ); // + a W_lᵀ
+    ); // a W_lᵀ
+    let b = &theta[span.bias_range()];
+    for row in z.chunks_exact_mut(dout) {
+        row.iter_mut().zip(b).for_each(|(z, b)| *z += b); // + 1 b_lᵀ
+    }
 }
 
 /// The c × d block C (leading dimension `ldc`) ← 1 bᵀ + β·C: b added to (β = 1) or written

@@ -187,16 +187,14 @@ fn primal(mlp: &Mlp, theta: &[f64], s: &Samples, scratch: &mut Scratch, curvatur
         probs,
         gs,
         us,
-        ones: ones_buf,
         ..
     } = scratch;
-    let ones = ones(ones_buf, c);
     // Forward: a_l (a_0 = X), f′(z_l) and f″(z_l) for hidden layers, the logits in `probs`.
     for (l, span) in layers.iter().enumerate() {
         let dout = span.fan_out;
         let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
         let zl = sized(if l == last { &mut *probs } else { &mut *z }, c * dout);
-        affine(theta, span, input, zl, ones); // 1b_lᵀ + a_l W_lᵀ
+        affine(theta, span, input, zl); // a_l W_lᵀ + 1b_lᵀ
         if l == last {
             break;
         }
@@ -234,6 +232,7 @@ fn primal(mlp: &Mlp, theta: &[f64], s: &Samples, scratch: &mut Scratch, curvatur
     // P = softmax rows and G_{L−1} = diag(w)(P − Y).
     let kc = mlp.n_classes();
     let g = slot(gs, last, c * kc);
+    let probs = &mut probs[..c * kc];
     puma_kernels::softmax_rows_in_place(kc, probs, sized(z, c)); // p_i (z: scratch for lse)
     for (i, (row, gi)) in probs
         .chunks_exact(kc)

@@ -18,7 +18,7 @@ use puma_kernels::dispatch::Pass;
 use puma_kernels::{Op, gemm_op};
 
 use super::super::loss::Samples;
-use super::super::scratch::{add_column_sums, affine, ones, sized, slot};
+use super::super::scratch::{affine, sized, slot};
 use super::Mlp;
 use crate::autodiff::Activation;
 
@@ -31,8 +31,6 @@ pub(super) struct Scratch {
     acts: Vec<Vec<f64>>,
     /// G_l W_l, which becomes G_{l−1}.
     prev: Vec<f64>,
-    /// c ones, for the bias term 1bᵀ.
-    ones: Vec<f64>,
     /// The c log-sum-exps of the logits.
     lse: Vec<f64>,
 }
@@ -87,23 +85,26 @@ impl Pass for GradChunk<'_> {
             zs,
             acts,
             prev,
-            ones: ones_buf,
             lse: lse_buf,
         } = scratch;
-        let ones = ones(ones_buf, c);
         // Forward: z_l for every layer, a_{l+1} = f(z_l) for the hidden ones.
         for (l, span) in layers.iter().enumerate() {
-            let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
-            let dout = span.fan_out;
-            affine(theta, span, input, slot(zs, l, c * dout), ones);
+            let input: &[f64] = if l == 0 {
+                s.x
+            } else {
+                &acts[l - 1][..c * span.fan_in]
+            };
+            let z = slot(zs, l, c * span.fan_out);
+            affine(theta, span, input, z);
             if l < last {
-                let a = slot(acts, l, c * dout);
-                mlp.activation.apply(&zs[l], a); // a_{l+1} = f(z_l)
+                let a = slot(acts, l, c * span.fan_out);
+                mlp.activation.apply(&zs[l][..a.len()], a); // a_{l+1} = f(z_l)
             }
         }
-        // Softmax cross-entropy and G_{L−1} = diag(w)(P − Y), in place of the logits.
+        // Softmax cross-entropy and G_{L−1} = diag(w)(P − Y), in place of the logits, with
+        // ∂b_{L−1} = G_{L−1}ᵀ 1 summed on the way.
         let k = mlp.n_classes();
-        let logits = &mut zs[last];
+        let logits = &mut zs[last][..c * k];
         let z_y = sized(prev, c); // z_{i,y_i}, before the softmax overwrites the logits
         z_y.iter_mut()
             .zip(logits.chunks_exact(k).zip(s.y))
@@ -111,18 +112,22 @@ impl Pass for GradChunk<'_> {
         let lse = sized(lse_buf, c);
         puma_kernels::softmax_rows_in_place(k, logits, lse); // p_i and log Σ_j e^{z_ij}
         let mut total = 0.0;
+        let db = &mut grad[layers[last].bias_range()];
+        db.fill(0.0);
         for (i, (row, yi)) in logits.chunks_exact_mut(k).zip(s.y).enumerate() {
             let wi = s.w.map_or(1.0, |w| w[i]);
             total += wi * (lse[i] - z_y[i]); // CE_i = log Σ_j e^{z_ij} − z_{i,y_i}
             row.iter_mut().for_each(|v| *v *= wi); // w_i p_ij
             row[*yi] -= wi; // − w_i [j = y_i]
+            db.iter_mut().zip(row.iter()).for_each(|(d, g)| *d += g);
         }
         // Backward through the layers; G_l lives in the logits' slot.
         let mut g = std::mem::take(&mut zs[last]);
         for l in (0..=last).rev() {
             let span = &layers[l];
             let (din, dout) = (span.fan_in, span.fan_out);
-            let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
+            let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1][..c * din] };
+            let g_l = &g[..c * dout];
             gemm_op(
                 Op::Trans,
                 Op::NoTrans,
@@ -130,7 +135,7 @@ impl Pass for GradChunk<'_> {
                 c,
                 din,
                 1.0,
-                &g,
+                g_l,
                 dout,
                 input,
                 din,
@@ -138,7 +143,6 @@ impl Pass for GradChunk<'_> {
                 &mut grad[span.weight_range()],
                 din,
             ); // ∂W_l = G_lᵀ a_l
-            add_column_sums(&g, dout, 0.0, &mut grad[span.bias_range()], ones); // ∂b_l = G_lᵀ 1
             if l > 0 {
                 let u = sized(prev, c * din);
                 gemm_op(
@@ -148,7 +152,7 @@ impl Pass for GradChunk<'_> {
                     dout,
                     din,
                     1.0,
-                    &g,
+                    g_l,
                     dout,
                     &theta[span.weight_range()],
                     din,
@@ -156,12 +160,31 @@ impl Pass for GradChunk<'_> {
                     u,
                     din,
                 ); // G_l W_l
-                times_deriv(mlp.activation, &zs[l - 1], &acts[l - 1], u);
-                std::mem::swap(&mut g, prev); // G_{l−1}
+                let db = &mut grad[layers[l - 1].bias_range()];
+                let (z, a) = (&zs[l - 1][..c * din], &acts[l - 1][..c * din]);
+                times_deriv_summed(mlp.activation, z, a, u, db); // G_{l−1}, ∂b_{l−1}
+                std::mem::swap(&mut g, prev);
             }
         }
         zs[last] = g; // the buffer goes back for the next chunk
         total
+    }
+}
+
+/// G ← U ⊙ f′(z) for the c × d blocks U (in `u`), z and y = f(z), and s ← Gᵀ1 (d = `s.len()`):
+/// G_{l−1} and ∂b_{l−1} in one pass over the rows ([`times_deriv`] row by row, the column
+/// sums in row order).
+#[inline(always)]
+fn times_deriv_summed(f: Activation, z: &[f64], y: &[f64], u: &mut [f64], s: &mut [f64]) {
+    let d = s.len();
+    s.fill(0.0);
+    for ((g, z), y) in u
+        .chunks_exact_mut(d)
+        .zip(z.chunks_exact(d))
+        .zip(y.chunks_exact(d))
+    {
+        times_deriv(f, z, y, g);
+        s.iter_mut().zip(g.iter()).for_each(|(s, g)| *s += g);
     }
 }
 

@@ -14,8 +14,8 @@
 //! times its issue cost (≈ 25 vector operations, 15 of them multiplies or FMAs, which issue
 //! two per cycle), so speed comes from a shorter chain and more chains in flight: Q by
 //! Estrin's scheme (one squaring and two FMAs deep instead of nine Horner steps), and
-//! [`GROUP`] quads per iteration of the map loops. A quad of tanh then costs ≈ 14 cycles on
-//! the benches' Zen 4, and every operation saved shows (≈ 0.7 cycle each).
+//! [`GROUP`] quads per iteration of the map loops ([`TANH_GROUP`] for tanh). A quad of tanh
+//! then costs ≈ 12 cycles on the benches' Zen 4, and every operation saved shows.
 //!
 //! `exp4` is valid for x ∈ [−708, 708], where 2ᵏ stays normal, and within 1 ulp of std's
 //! `exp` (measured by the unit test below, which allows 2). Lanes outside that range, and
@@ -208,8 +208,13 @@ fn sigmoid_deriv4(x: __m256d) -> __m256d {
 }
 
 /// Quads per iteration of the map loops: their evaluations are independent, so the long
-/// dependency chains of tanh and exp (≈ 50 cycles) overlap within one iteration.
+/// dependency chains of tanh and exp (≈ 50 cycles) overlap within one iteration. Four suits
+/// the kernels with more live registers per quad (sech², σ′: eight spill and run 25% slower);
+/// tanh gains 12–18% from [`TANH_GROUP`] (`benches/level12.rs`, `tanh/avx2/4096`).
 const GROUP: usize = 4;
+
+/// Quads per iteration of the tanh loops (sixteen spill: +70%).
+const TANH_GROUP: usize = 8;
 
 /// y ← f(x) [`GROUP`] quads at a time with the vector body, falling back to the portable
 /// scalar `scalar(act, ·)` for each quad whose lanes fail `safe` and for the tail. A macro
@@ -217,7 +222,10 @@ const GROUP: usize = 4;
 /// kernel; plain loops rather than closures (`array::map`), which LLVM does not always
 /// inline, and a call per quad would cost more than the quad.
 macro_rules! map_quads {
-    ($x:expr, $y:expr, safe: $safe:ident, vector: $f4:ident, scalar: $scalar:path, $act:expr) => {{
+    ($x:expr, $y:expr, safe: $safe:ident, vector: $f4:ident, scalar: $scalar:path, $act:expr) => {
+        map_quads!($x, $y, safe: $safe, vector: $f4, scalar: $scalar, $act, group: GROUP)
+    };
+    ($x:expr, $y:expr, safe: $safe:ident, vector: $f4:ident, scalar: $scalar:path, $act:expr, group: $group:expr) => {{
         /// One quad: vector body if every lane is safe, else the scalar path lane by lane.
         #[inline]
         #[target_feature(enable = "avx2,fma")]
@@ -235,10 +243,10 @@ macro_rules! map_quads {
         assert_eq!(x.len(), y.len());
         let (xq, xt) = chunks::<_, 4>(x);
         let (yq, yt) = chunks_mut::<_, 4>(y);
-        let (xg, xq) = chunks::<_, GROUP>(xq);
-        let (yg, yq) = chunks_mut::<_, GROUP>(yq);
+        let (xg, xq) = chunks::<_, { $group }>(xq);
+        let (yg, yq) = chunks_mut::<_, { $group }>(yq);
         for (xb, yb) in xg.iter().zip(yg) {
-            let mut v = [_mm256_setzero_pd(); GROUP];
+            let mut v = [_mm256_setzero_pd(); $group];
             let mut safe = true;
             for (vi, q) in v.iter_mut().zip(xb) {
                 *vi = load(q);
@@ -265,7 +273,10 @@ macro_rules! map_quads {
 
 /// x ← f(x) in place: [`map_quads`] with input and output the same slice.
 macro_rules! map_quads_in_place {
-    ($x:expr, safe: $safe:ident, vector: $f4:ident, scalar: $scalar:path, $act:expr) => {{
+    ($x:expr, safe: $safe:ident, vector: $f4:ident, scalar: $scalar:path, $act:expr) => {
+        map_quads_in_place!($x, safe: $safe, vector: $f4, scalar: $scalar, $act, group: GROUP)
+    };
+    ($x:expr, safe: $safe:ident, vector: $f4:ident, scalar: $scalar:path, $act:expr, group: $group:expr) => {{
         /// One quad in place: vector body if every lane is safe, else the scalar path.
         #[inline]
         #[target_feature(enable = "avx2,fma")]
@@ -281,9 +292,9 @@ macro_rules! map_quads_in_place {
         }
         let x: &mut [f64] = $x;
         let (xq, xt) = chunks_mut::<_, 4>(x);
-        let (xg, xq) = chunks_mut::<_, GROUP>(xq);
+        let (xg, xq) = chunks_mut::<_, { $group }>(xq);
         for xb in xg {
-            let mut v = [_mm256_setzero_pd(); GROUP];
+            let mut v = [_mm256_setzero_pd(); $group];
             let mut safe = true;
             for (vi, q) in v.iter_mut().zip(xb.iter()) {
                 *vi = load(q);
@@ -330,13 +341,13 @@ pub(crate) fn relu_in_place(x: &mut [f64]) {
 /// y_i ← tanh x_i.
 #[target_feature(enable = "avx2,fma")]
 pub(crate) fn tanh(x: &[f64], y: &mut [f64]) {
-    map_quads!(x, y, safe: always, vector: tanh4, scalar: portable::value, Activation::Tanh)
+    map_quads!(x, y, safe: always, vector: tanh4, scalar: portable::value, Activation::Tanh, group: TANH_GROUP)
 }
 
 /// x_i ← tanh x_i.
 #[target_feature(enable = "avx2,fma")]
 pub(crate) fn tanh_in_place(x: &mut [f64]) {
-    map_quads_in_place!(x, safe: always, vector: tanh4, scalar: portable::value, Activation::Tanh)
+    map_quads_in_place!(x, safe: always, vector: tanh4, scalar: portable::value, Activation::Tanh, group: TANH_GROUP)
 }
 
 /// d_i ← tanh′(x_i) = sech² x_i.
