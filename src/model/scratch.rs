@@ -3,6 +3,9 @@
 //! chunk after the first allocates and zeroes nothing. `Vec::resize` initialises only
 //! growth; the passes overwrite every entry before reading it.
 
+use std::any::Any;
+use std::cell::RefCell;
+
 use puma_kernels::{Op, gemm_op};
 
 use super::params::LayerSpan;
@@ -35,9 +38,13 @@ pub(super) fn slot(bufs: &mut Vec<Vec<f64>>, index: usize, len: usize) -> &mut [
 /// (one group per rayon thread), each group with one scratch `S` reused along its chunks.
 /// The results are in chunk order and do not depend on the grouping as long as `f`'s
 /// result does not depend on what the scratch held before (the passes overwrite it).
+///
+/// A group's scratch is taken from and given back to a per-thread spare ([`take_spare`]),
+/// so that the next call on that thread finds its buffers grown: a small model's gradient
+/// would otherwise spend ≈ 2% of its time zero-filling fresh buffers.
 pub(super) fn map_chunks<S, R, F>(chunks: usize, f: F) -> Vec<R>
 where
-    S: Default,
+    S: Default + 'static,
     R: Send,
     F: Fn(&mut S, usize) -> R + Sync,
 {
@@ -47,13 +54,40 @@ where
     let parts: Vec<Vec<R>> = (0..groups)
         .into_par_iter()
         .map(|g| {
-            let mut scratch = S::default();
-            (g * per..((g + 1) * per).min(chunks))
+            let mut scratch = take_spare::<S>();
+            let out = (g * per..((g + 1) * per).min(chunks))
                 .map(|c| f(&mut scratch, c))
-                .collect()
+                .collect();
+            give_spare(scratch);
+            out
         })
         .collect();
     parts.into_iter().flatten().collect()
+}
+
+thread_local! {
+    /// At most one spare scratch per type on each thread, for [`map_chunks`].
+    static SPARES: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// This thread's spare `S`, or a new one.
+fn take_spare<S: Default + 'static>() -> S {
+    SPARES.with_borrow_mut(|spares| {
+        let at = spares.iter().position(|b| b.is::<S>());
+        match at.map(|i| spares.swap_remove(i).downcast::<S>()) {
+            Some(Ok(spare)) => *spare,
+            _ => S::default(),
+        }
+    })
+}
+
+/// Keeps `scratch` as this thread's spare `S`, unless it already has one (nested calls).
+fn give_spare<S: 'static>(scratch: S) {
+    SPARES.with_borrow_mut(|spares| {
+        if !spares.iter().any(|b| b.is::<S>()) {
+            spares.push(Box::new(scratch));
+        }
+    })
 }
 
 /// z ← a W_lᵀ + 1 b_lᵀ: layer `span`'s pre-activations for the c rows of `a` (c × d_in),
@@ -79,9 +113,64 @@ pub(super) fn affine(theta: &[f64], span: &LayerSpan, a: &[f64], z: &mut [f64]) 
         z,
         dout,
     ); // a W_lᵀ
-    let b = &theta[span.bias_range()];
-    for row in z.chunks_exact_mut(dout) {
-        row.iter_mut().zip(b).for_each(|(z, b)| *z += b); // + 1 b_lᵀ
+    add_to_rows(z, &theta[span.bias_range()]); // + 1 b_lᵀ
+}
+
+/// Width of the flat passes of [`add_to_rows`] and [`add_column_sums_to`]: four AVX2
+/// vectors, held in registers.
+const FLAT: usize = 16;
+
+/// Z ← Z + 1 bᵀ: b (length d) added to each row of the c × d block `z`. When d divides
+/// [`FLAT`], z is swept flat, [`FLAT`] entries at a time against b repeated: short rows (d =
+/// 2 logits) then cost no loop per row.
+#[inline(always)]
+pub(super) fn add_to_rows(z: &mut [f64], b: &[f64]) {
+    let d = b.len();
+    if d == 0 {
+        return;
+    }
+    let mut rows = z.chunks_exact_mut(d);
+    if FLAT.is_multiple_of(d) {
+        let mut pattern = [0.0; FLAT];
+        pattern
+            .iter_mut()
+            .zip(b.iter().cycle())
+            .for_each(|(p, b)| *p = *b);
+        let mut flat = z.chunks_exact_mut(FLAT);
+        for chunk in &mut flat {
+            chunk.iter_mut().zip(&pattern).for_each(|(z, b)| *z += b);
+        }
+        rows = flat.into_remainder().chunks_exact_mut(d);
+    }
+    for row in rows {
+        row.iter_mut().zip(b).for_each(|(z, b)| *z += b);
+    }
+}
+
+/// s ← s + Gᵀ1: the column sums of the c × d block `g` (d = `s.len()`) added to s. Summed
+/// in an order fixed by c and d alone: when d divides [`FLAT`], [`FLAT`] / d interleaved
+/// partial sums per column (rows r, r + FLAT/d, …), kept in registers and then added in
+/// order; otherwise row by row.
+#[inline(always)]
+pub(super) fn add_column_sums_to(g: &[f64], s: &mut [f64]) {
+    let d = s.len();
+    if d == 0 {
+        return;
+    }
+    let mut rows = g.chunks_exact(d);
+    if FLAT.is_multiple_of(d) {
+        let mut acc = [0.0; FLAT];
+        let flat = g.chunks_exact(FLAT);
+        rows = flat.remainder().chunks_exact(d);
+        for chunk in flat {
+            acc.iter_mut().zip(chunk).for_each(|(a, g)| *a += g);
+        }
+        for part in acc.chunks_exact(d) {
+            s.iter_mut().zip(part).for_each(|(s, a)| *s += a);
+        }
+    }
+    for row in rows {
+        s.iter_mut().zip(row).for_each(|(s, g)| *s += g);
     }
 }
 

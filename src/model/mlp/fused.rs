@@ -18,7 +18,7 @@ use puma_kernels::dispatch::Pass;
 use puma_kernels::{Op, gemm_op};
 
 use super::super::loss::Samples;
-use super::super::scratch::{affine, sized, slot};
+use super::super::scratch::{add_column_sums_to, affine, sized, slot};
 use super::Mlp;
 use crate::autodiff::Activation;
 
@@ -112,15 +112,15 @@ impl Pass for GradChunk<'_> {
         let lse = sized(lse_buf, c);
         puma_kernels::softmax_rows_in_place(k, logits, lse); // p_i and log Σ_j e^{z_ij}
         let mut total = 0.0;
-        let db = &mut grad[layers[last].bias_range()];
-        db.fill(0.0);
         for (i, (row, yi)) in logits.chunks_exact_mut(k).zip(s.y).enumerate() {
             let wi = s.w.map_or(1.0, |w| w[i]);
             total += wi * (lse[i] - z_y[i]); // CE_i = log Σ_j e^{z_ij} − z_{i,y_i}
             row.iter_mut().for_each(|v| *v *= wi); // w_i p_ij
             row[*yi] -= wi; // − w_i [j = y_i]
-            db.iter_mut().zip(row.iter()).for_each(|(d, g)| *d += g);
         }
+        let db = &mut grad[layers[last].bias_range()];
+        db.fill(0.0);
+        add_column_sums_to(logits, db); // ∂b_{L−1} = G_{L−1}ᵀ 1
         // Backward through the layers; G_l lives in the logits' slot.
         let mut g = std::mem::take(&mut zs[last]);
         for l in (0..=last).rev() {
@@ -171,21 +171,13 @@ impl Pass for GradChunk<'_> {
     }
 }
 
-/// G ← U ⊙ f′(z) for the c × d blocks U (in `u`), z and y = f(z), and s ← Gᵀ1 (d = `s.len()`):
-/// G_{l−1} and ∂b_{l−1} in one pass over the rows ([`times_deriv`] row by row, the column
-/// sums in row order).
+/// G ← U ⊙ f′(z) for the c × d blocks U (in `u`), z and y = f(z), and s ← Gᵀ1 (d =
+/// `s.len()`): G_{l−1} and ∂b_{l−1}.
 #[inline(always)]
 fn times_deriv_summed(f: Activation, z: &[f64], y: &[f64], u: &mut [f64], s: &mut [f64]) {
-    let d = s.len();
+    times_deriv(f, z, y, u);
     s.fill(0.0);
-    for ((g, z), y) in u
-        .chunks_exact_mut(d)
-        .zip(z.chunks_exact(d))
-        .zip(y.chunks_exact(d))
-    {
-        times_deriv(f, z, y, g);
-        s.iter_mut().zip(g.iter()).for_each(|(s, g)| *s += g);
-    }
+    add_column_sums_to(u, s);
 }
 
 /// g ← g ⊙ f′(z), with f′ from y = f(z) where it is a polynomial in y (tanh: 1 − y²,
