@@ -27,6 +27,7 @@
 use super::{chunks, chunks_mut, load, store};
 use crate::Activation;
 use crate::portable;
+use crate::x86::avx512;
 use core::arch::x86_64::*;
 
 /// Below this |x|, eˣ and e⁻ˣ are both normal and `exp4` is valid for ±x.
@@ -36,7 +37,7 @@ pub(super) const EXP_SAFE: f64 = 708.0;
 /// ...): a Remez fit of degree 9 in 256-bit arithmetic (mpmath) for the relative error of
 /// r + r² Q(r) as eʳ − 1, which is 3.4e-17 = 0.15 ε with the coefficients as stored.
 /// Taylor's 1/j! would need degree 11 for the same.
-const EXPM1_Q: [f64; 10] = [
+pub(crate) const EXPM1_Q: [f64; 10] = [
     0.500_000_000_000_000_6,
     0.166_666_666_666_665_88,
     0.041_666_666_666_577_14,
@@ -51,7 +52,7 @@ const EXPM1_Q: [f64; 10] = [
 
 /// Above this |x|, tanh x rounds to ±1 (it does from 19.1 on): `tanh4` clamps |x| here, so
 /// that 2ᵏ ≥ 2⁻⁵⁸ stays normal and the result is exactly ±1.
-const TANH_ONE: f64 = 20.0;
+pub(crate) const TANH_ONE: f64 = 20.0;
 
 /// Q(r) of [`EXPM1_Q`] by Estrin's scheme, given r and r²:
 ///
@@ -338,15 +339,35 @@ pub(crate) fn relu_in_place(x: &mut [f64]) {
     map_quads_in_place!(x, safe: always, vector: relu4, scalar: portable::value, Activation::Relu)
 }
 
-/// y_i ← tanh x_i.
+/// y_i ← tanh x_i: the whole octets on AVX-512F when this CPU has it (bit-identical,
+/// faster: `super::super::avx512`), the rest by [`tanh_quads`].
 #[target_feature(enable = "avx2,fma")]
 pub(crate) fn tanh(x: &[f64], y: &mut [f64]) {
+    let done = if avx512::available() {
+        // SAFETY: AVX-512F was detected on this CPU.
+        unsafe { avx512::tanh_octets(x, y) }
+    } else {
+        0
+    };
+    tanh_quads(&x[done..], &mut y[done..])
+}
+
+/// y_i ← tanh x_i on AVX2 alone.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn tanh_quads(x: &[f64], y: &mut [f64]) {
     map_quads!(x, y, safe: always, vector: tanh4, scalar: portable::value, Activation::Tanh, group: TANH_GROUP)
 }
 
-/// x_i ← tanh x_i.
+/// x_i ← tanh x_i, as [`tanh`].
 #[target_feature(enable = "avx2,fma")]
 pub(crate) fn tanh_in_place(x: &mut [f64]) {
+    let done = if avx512::available() {
+        // SAFETY: AVX-512F was detected on this CPU.
+        unsafe { avx512::tanh_octets_in_place(x) }
+    } else {
+        0
+    };
+    let x = &mut x[done..];
     map_quads_in_place!(x, safe: always, vector: tanh4, scalar: portable::value, Activation::Tanh, group: TANH_GROUP)
 }
 
@@ -433,6 +454,60 @@ mod tests {
             }
         }
         worst
+    }
+
+    /// tanh on AVX-512F octets (when present) has the bits of the AVX2 quads, at every
+    /// length (the octets, then quads, then the scalar tail) and at the edge values.
+    #[test]
+    fn tanh_with_avx512_has_the_avx2_bits() {
+        if !crate::dispatch::avx2_fma_available() || !avx512::available() {
+            eprintln!("no AVX-512F here: nothing to compare");
+            return;
+        }
+        let special = [
+            0.0,
+            -0.0,
+            1e-300,
+            -5e-324,
+            1e-8,
+            0.17,
+            -0.3466,
+            0.3467,
+            0.5,
+            -1.0,
+            2.5,
+            18.9,
+            -19.1,
+            20.0,
+            20.5,
+            354.0,
+            -1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let mut x: Vec<f64> = special.to_vec();
+        x.extend((0..4000).map(|i| (f64::from(i) - 2000.0) * 0.0123 + 1e-3));
+        for len in (0..40).chain([x.len() - 1, x.len()]) {
+            let (mut fast, mut plain, mut in_place) =
+                (vec![0.0; len], vec![0.0; len], x[..len].to_vec());
+            // SAFETY: avx2 and fma were detected above.
+            unsafe {
+                tanh(&x[..len], &mut fast);
+                tanh_quads(&x[..len], &mut plain);
+                tanh_in_place(&mut in_place);
+            }
+            for i in 0..len {
+                let want = plain[i].to_bits();
+                assert_eq!(fast[i].to_bits(), want, "tanh({}) at {i} of {len}", x[i]);
+                assert_eq!(
+                    in_place[i].to_bits(),
+                    want,
+                    "in place: tanh({}) at {i} of {len}",
+                    x[i]
+                );
+            }
+        }
     }
 
     #[test]
