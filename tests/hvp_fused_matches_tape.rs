@@ -131,13 +131,18 @@ fn fused_hvp_with_many_directions_accumulates_chunks_in_order() {
 
 #[test]
 fn fused_hvp_directions_in_several_groups_match_single_hvps() {
-    // 64-wide layers over full chunks: two directions per group (GROUP_ENTRIES / (256·64)),
-    // so k = 5 runs as groups of 2, 2 and 1, the first two through the layer-major buffer.
+    // Layers as wide as make two directions a group over full chunks (GROUP_ENTRIES /
+    // (CHUNK_ROWS·width) = 2), so k = 5 runs as groups of 2, 2 and 1, the first two through
+    // the layer-major buffer.
     let (n, d, k) = (2 * CHUNK_ROWS, 3, 5);
-    assert_eq!(puma::model::hessian::GROUP_ENTRIES / (CHUNK_ROWS * 64), 2);
+    let width = puma::model::hessian::GROUP_ENTRIES / (CHUNK_ROWS * 2);
+    assert_eq!(
+        puma::model::hessian::GROUP_ENTRIES / (CHUNK_ROWS * width),
+        2
+    );
     let x = uniform(n * d, 1.5, 21);
     let y: Vec<usize> = (0..n).map(|i| (i * 7 + 1) % 3).collect();
-    let mlp = Mlp::new(&[d, 64, 3], Activation::Tanh, 1e-3).unwrap();
+    let mlp = Mlp::new(&[d, width, 3], Activation::Tanh, 1e-3).unwrap();
     let p = mlp.n_params();
     let theta: Vec<f64> = mlp.init(22).iter().map(|t| 2.0 * t).collect();
     let s = Samples::new(&x, d, &y).unwrap();

@@ -32,7 +32,10 @@
 //!   to copy: R × J dot products at once, 4 lanes along k, summed across lanes at the end
 //!   (lane l holds the terms p ≡ l mod 4; the four lanes are then added pairwise).
 //!
-//! Both kernels run whole columns of tiles per call, so that a shallow product (k = 2,
+//! - **shallow** ([`shallow`]), for k ≤ 4 into row-major C 4 to 16 wide (X W₀ᵀ of a
+//!   2-input MLP, G W behind 2 logits): op(B) held in registers, one row of C per step.
+//!
+//! The tile kernels run whole columns of tiles per call, so that a shallow product (k = 2,
 //! bound by C's loads and stores) does not pay a dispatch per tile. Shapes the kernels do not
 //! fit (no usable unit stride and a large op(B)) go back to the packed path. Which kernel runs depends on the shape and strides alone, never on the
 //! number of threads, and everything runs on the calling thread: results are reproducible.
@@ -64,7 +67,13 @@ pub(crate) enum Plan {
     Axpy { transpose: bool, copy: bool },
     /// [`dot`] on C = AB.
     Dot,
+    /// [`shallow`] on C = AB (k ≤ [`SHALLOW_K`], n ≤ 16, C's rows contiguous), reading B in
+    /// place or from a row-major copy.
+    Shallow { copy: bool },
 }
+
+/// Deepest product for [`shallow`]: op(B)'s k rows stay in registers.
+const SHALLOW_K: usize = 4;
 
 /// The kernel for `p`, or `None` when the packed path is the better (or only) choice.
 /// Depends only on shapes and strides.
@@ -73,6 +82,16 @@ pub(crate) fn plan(p: &Raw) -> Option<Plan> {
     let tiny = p.m.min(p.k).min(p.n) <= TINY;
     if !(flops <= SMALL_MAX_FLOPS || (tiny && flops < super::PAR_MIN_FLOPS)) {
         return None;
+    }
+    // 0. A shallow product into row-major C at most 16 wide (k = 2: the first layer of a
+    //    2-input MLP, U = G W behind 2 logits): op(B) held in registers, one row of C per step.
+    if p.k <= SHALLOW_K && p.n <= 16 && p.n >= 4 && p.csc == 1 {
+        if p.csb == 1 {
+            return Some(Plan::Shallow { copy: false });
+        }
+        if p.k * p.n <= COPY_MAX {
+            return Some(Plan::Shallow { copy: true });
+        }
     }
     let t = p.transposed();
     // Orientations as (transpose, product), C contiguous along the vector axis first.
@@ -128,6 +147,29 @@ pub(crate) unsafe fn run(plan: Plan, p: &Raw) {
         Plan::Dot => {
             // SAFETY: `plan` chose Dot only with csa = rsb = 1; the rest is the caller's.
             unsafe { dot(p) }
+        }
+        Plan::Shallow { copy } => {
+            if !copy {
+                // SAFETY: `plan` chose Shallow in place only with csb = csc = 1, k ≤ 4 and
+                // 4 ≤ n ≤ 16; the rest is the caller's.
+                unsafe { shallow(p) };
+                return;
+            }
+            let mut buf = COPY.take();
+            if buf.len() < p.k * p.n {
+                buf.resize(p.k * p.n, 0.0);
+            }
+            // SAFETY: op(B) is the caller's; `buf` holds k·n values.
+            unsafe { copy_b(p, &mut buf[..p.k * p.n]) };
+            let r = Raw {
+                b: buf.as_ptr(),
+                rsb: p.n,
+                csb: 1,
+                ..*p
+            };
+            // SAFETY: `buf` holds op(B) row-major and is not C; the rest as above.
+            unsafe { shallow(&r) };
+            COPY.set(buf);
         }
         Plan::Axpy { transpose, copy } => {
             let q = if transpose { p.transposed() } else { *p };
@@ -534,6 +576,118 @@ unsafe fn axpy_tile<const MR: usize, const NV: usize, const MASK: bool, const SP
             } else {
                 // SAFETY: as above, readable since β ≠ 0.
                 unsafe { *cij = alpha.mul_add(ab, beta * *cij) };
+            }
+        }
+    }
+}
+
+/// C ← α·A·B + β·C for a shallow product (k ≤ [`SHALLOW_K`]) with B's rows and C's rows
+/// contiguous (`csb = csc = 1`) and 4 ≤ n ≤ 16: op(B)'s k × n values are loaded once into
+/// registers, then each row of C is k broadcasts of A[i, p] and k FMAs per vector, stored
+/// (the last vector through a lane mask when 4 ∤ n). Each element is the same FMA chain
+/// over p from zero as in [`axpy_tile`] (the same bits, by construction): only the tiles' reloading of B
+/// and rebroadcasting of A (twice the work at k = 2, bound by C's stores) is saved.
+///
+/// # Safety
+/// As for [`run`], with `p.csb == 1`, `p.csc == 1`, `p.k ≤ 4` and `4 ≤ p.n ≤ 16`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn shallow(p: &Raw) {
+    debug_assert!(p.csb == 1 && p.csc == 1 && p.k <= SHALLOW_K && (4..=16).contains(&p.n));
+    // C ← AB, the common case, without the per-vector tests of α and β
+    let plain = p.alpha == 1.0 && p.beta == 0.0;
+    macro_rules! go {
+        ($k:literal, $nv:literal) => {
+            // SAFETY: forwarded from the caller; k, ⌈n/4⌉, 4 ∤ n and `plain` match the
+            // constants.
+            unsafe {
+                match (p.n % 4 != 0, plain) {
+                    (false, false) => shallow_rows::<$k, $nv, false, false>(p),
+                    (false, true) => shallow_rows::<$k, $nv, false, true>(p),
+                    (true, false) => shallow_rows::<$k, $nv, true, false>(p),
+                    (true, true) => shallow_rows::<$k, $nv, true, true>(p),
+                }
+            }
+        };
+    }
+    match (p.k, p.n.div_ceil(4)) {
+        (1, 1) => go!(1, 1),
+        (1, 2) => go!(1, 2),
+        (1, 3) => go!(1, 3),
+        (1, 4) => go!(1, 4),
+        (2, 1) => go!(2, 1),
+        (2, 2) => go!(2, 2),
+        (2, 3) => go!(2, 3),
+        (2, 4) => go!(2, 4),
+        (3, 1) => go!(3, 1),
+        (3, 2) => go!(3, 2),
+        (3, 3) => go!(3, 3),
+        (3, 4) => go!(3, 4),
+        (4, 1) => go!(4, 1),
+        (4, 2) => go!(4, 2),
+        (4, 3) => go!(4, 3),
+        (4, 4) => go!(4, 4),
+        (k, nv) => unreachable!("no shallow kernel for k = {k}, {nv} vectors"),
+    }
+}
+
+/// [`shallow`] for k = K and ⌈n/4⌉ = NV, the last vector masked when `MASK` (4 ∤ n), and
+/// C ← AB when `PLAIN` (α = 1, β = 0).
+///
+/// # Safety
+/// As for [`shallow`], with `p.k == K`, `p.n.div_ceil(4) == NV`, `MASK == (4 ∤ n)` and
+/// `PLAIN` only when α = 1 and β = 0.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::needless_range_loop)] // q, v index parallel arrays
+unsafe fn shallow_rows<const K: usize, const NV: usize, const MASK: bool, const PLAIN: bool>(
+    p: &Raw,
+) {
+    let last = lanes(p.n - 4 * (NV - 1)); // the valid lanes of vector NV − 1
+    let partial = MASK;
+    let mut bv = [[_mm256_setzero_pd(); NV]; K];
+    for q in 0..K {
+        for v in 0..NV {
+            let at = p.b.wrapping_add(q * p.rsb + 4 * v);
+            bv[q][v] = if partial && v == NV - 1 {
+                // SAFETY: lanes j < n of row q of B; masked lanes are not accessed.
+                unsafe { _mm256_maskload_pd(at, last) }
+            } else {
+                // SAFETY: columns 4v..4v + 4 ≤ n of row q of B.
+                unsafe { _mm256_loadu_pd(at) }
+            };
+        }
+    }
+    for i in 0..p.m {
+        let (ai, ci) = (p.a.wrapping_add(i * p.rsa), p.c.wrapping_add(i * p.rsc));
+        let mut acc = [_mm256_setzero_pd(); NV];
+        for q in 0..K {
+            // SAFETY: A[i, q] with i < m, q < k.
+            let a = _mm256_set1_pd(unsafe { *ai.add(q * p.csa) });
+            for v in 0..NV {
+                acc[v] = _mm256_fmadd_pd(a, bv[q][v], acc[v]);
+            }
+        }
+        for v in 0..NV {
+            let (at, masked) = (ci.wrapping_add(4 * v), partial && v == NV - 1);
+            let new = if PLAIN {
+                acc[v]
+            } else if p.beta == 0.0 {
+                scaled(p.alpha, acc[v])
+            } else {
+                let old = if masked {
+                    // SAFETY: lanes j < n of row i of C, readable as β ≠ 0.
+                    unsafe { _mm256_maskload_pd(at, last) }
+                } else {
+                    // SAFETY: columns 4v..4v + 4 ≤ n of row i of C.
+                    unsafe { _mm256_loadu_pd(at) }
+                };
+                updated(p.alpha, acc[v], p.beta, old)
+            };
+            if masked {
+                // SAFETY: as for the load; masked lanes are not written.
+                unsafe { _mm256_maskstore_pd(at, last, new) };
+            } else {
+                // SAFETY: as for the load.
+                unsafe { _mm256_storeu_pd(at, new) };
             }
         }
     }
