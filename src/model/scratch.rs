@@ -20,12 +20,6 @@ pub(super) fn sized(buf: &mut Vec<f64>, len: usize) -> &mut [f64] {
     &mut buf[..len]
 }
 
-/// `buf` holding `len` ones.
-pub(super) fn ones(buf: &mut Vec<f64>, len: usize) -> &[f64] {
-    buf.resize(len, 1.0); // only ever holds ones
-    &buf[..len]
-}
-
 /// Buffer `index` of `bufs`, created on first use, resized to `len` as [`sized`].
 pub(super) fn slot(bufs: &mut Vec<Vec<f64>>, index: usize, len: usize) -> &mut [f64] {
     if bufs.len() <= index {
@@ -172,32 +166,4 @@ pub(super) fn add_column_sums_to(g: &[f64], s: &mut [f64]) {
     for row in rows {
         s.iter_mut().zip(row).for_each(|(s, g)| *s += g);
     }
-}
-
-/// The c × d block C (leading dimension `ldc`) ← 1 bᵀ + β·C: b added to (β = 1) or written
-/// into (β = 0) each of its c rows, as a rank-one GEMM (`ones` holds c ones).
-pub(super) fn add_bias_rows(b: &[f64], beta: f64, c_mat: &mut [f64], ldc: usize, ones: &[f64]) {
-    let (c, d) = (ones.len(), b.len());
-    gemm_op(
-        Op::NoTrans,
-        Op::NoTrans,
-        c,
-        1,
-        d,
-        1.0,
-        ones,
-        1,
-        b,
-        d,
-        beta,
-        c_mat,
-        ldc,
-    );
-}
-
-/// s ← Aᵀ1 + β·s: the column sums of the c × d block A (leading dimension `lda`, d =
-/// `s.len()`), as a GEMV (`ones` holds c ones).
-pub(super) fn add_column_sums(a: &[f64], lda: usize, beta: f64, s: &mut [f64], ones: &[f64]) {
-    let (c, d) = (ones.len(), s.len());
-    puma_kernels::gemv(Op::Trans, c, d, 1.0, a, lda, ones, 1, beta, s, 1);
 }

@@ -35,7 +35,7 @@ use puma_kernels::{Op, gemm_op};
 use super::super::loss::Samples;
 use super::super::mlp::Mlp;
 use super::super::params::LayerSpan;
-use super::super::scratch::{add_bias_rows, add_column_sums, affine, ones, sized, slot};
+use super::super::scratch::{add_column_sums_to, add_to_rows, affine, sized, slot};
 use crate::autodiff::Activation;
 
 /// Directions per group are chosen so that a group's widest tangent, c·k·max d_l entries,
@@ -104,8 +104,8 @@ pub(super) struct Scratch {
     udot: Vec<f64>,
     /// A group's products, layer-major (more than one direction only).
     layer_major: Vec<f64>,
-    /// c ones, for the bias terms 1bᵀ and Gᵀ1.
-    ones: Vec<f64>,
+    /// The k directions' bias blocks side by side, ḃ⁽⁰⁾ | ḃ⁽¹⁾ | …, for 1ḃᵀ.
+    b_dots: Vec<f64>,
 }
 
 impl Mlp {
@@ -328,10 +328,9 @@ fn directions(
         gdot,
         udot,
         layer_major,
-        ones: ones_buf,
+        b_dots,
         ..
     } = scratch;
-    let ones = ones(ones_buf, c);
     let dots: Vec<_> = layers.iter().map(|span| stacked(v, p, span)).collect();
     let out: &mut [f64] = if k == 1 {
         acc
@@ -348,10 +347,6 @@ fn directions(
         let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
         let (below, here) = zdot.split_at_mut(l);
         let zd = sized(&mut here[0], c * k * dout);
-        for j in 0..k {
-            let bd = &v[j * p + span.bias..j * p + span.bias + dout];
-            add_bias_rows(bd, 0.0, &mut zd[j * dout..], k * dout, ones); // 1ḃ_lᵀ
-        }
         let (wt, op) = &dots[l].0;
         let ld = if *op == Op::Trans { din } else { k * dout };
         gemm_op(
@@ -365,10 +360,16 @@ fn directions(
             din,
             wt,
             ld,
-            1.0,
+            0.0,
             zd,
             k * dout,
-        ); // + a_l Ẇ_lᵀ
+        ); // a_l Ẇ_lᵀ
+        // + 1ḃ_lᵀ: row i of ż is [ż_i⁽⁰⁾ | ż_i⁽¹⁾ | …], so ḃ⁽⁰⁾ | ḃ⁽¹⁾ | … goes on each row
+        let b_dot = sized(b_dots, k * dout);
+        for (j, bj) in b_dot.chunks_exact_mut(dout).enumerate() {
+            bj.copy_from_slice(&v[j * p + span.bias..j * p + span.bias + dout]);
+        }
+        add_to_rows(zd, b_dot);
         if l > 0 {
             // ȧ_l = f′(z_{l−1}) ⊙ ż_{l−1}, then + ȧ_l W_lᵀ for all directions at once
             let ad = slot(adot, l - 1, c * k * din);
@@ -438,7 +439,7 @@ fn directions(
             }
         }
         let hv_b = &mut out[k * span.bias..k * (span.bias + dout)];
-        add_column_sums(gdot, k * dout, 1.0, hv_b, ones); // (Hv)_{b_l} += Ġ_lᵀ 1, [j][a]
+        add_column_sums_to(&gdot[..c * k * dout], hv_b); // (Hv)_{b_l} += Ġ_lᵀ 1, [j][a]
         if l == 0 {
             break;
         }
