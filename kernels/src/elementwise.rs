@@ -116,6 +116,29 @@ impl Activation {
         level12::activation_apply(dispatch::level(), self, x, y)
     }
 
+    /// Z ← Z + 1bᵀ and Y ← f(Z) for the row-major blocks Z and Y with rows of b.len()
+    /// entries: a layer's bias and activation in one call,
+    /// [`Activation::apply`] after adding b to each row of z, with the same bits. For tanh
+    /// with b.len() dividing 16, on AVX-512F, it is one pass over z (the add is free beside
+    /// tanh's arithmetic).
+    ///
+    /// # Panics
+    /// If `z.len() != y.len()`, or z's length is not a multiple of b's (b empty: z empty).
+    ///
+    /// # Examples
+    /// ```
+    /// use puma_kernels::Activation;
+    /// let mut z = [-1.0, 0.5, 2.0, -3.0];
+    /// let mut y = [f64::NAN; 4];
+    /// Activation::Relu.apply_with_bias(&[1.0, -1.0], &mut z, &mut y);
+    /// assert_eq!(z, [0.0, -0.5, 3.0, -4.0]);
+    /// assert_eq!(y, [0.0, 0.0, 3.0, 0.0]);
+    /// ```
+    #[track_caller]
+    pub fn apply_with_bias(self, b: &[f64], z: &mut [f64], y: &mut [f64]) {
+        level12::activation_apply_with_bias(dispatch::level(), self, b, z, y)
+    }
+
     /// x_i ← f(x_i)
     ///
     /// # Examples

@@ -279,6 +279,34 @@ pub fn activation_apply(level: Level, act: Activation, x: &[f64], y: &mut [f64])
     portable::activation_apply(act, x, y)
 }
 
+/// [`Activation::apply_with_bias`] on the given variant: tanh fused on the AVX2 level when
+/// b's length divides 16, otherwise the bias added row by row, then [`activation_apply`].
+#[track_caller]
+pub fn activation_apply_with_bias(
+    level: Level,
+    act: Activation,
+    b: &[f64],
+    z: &mut [f64],
+    y: &mut [f64],
+) {
+    assert_eq!(z.len(), y.len(), "activation: z and y differ in length");
+    let d = b.len();
+    assert!(
+        d == 0 && z.is_empty() || d > 0 && z.len().is_multiple_of(d),
+        "activation: length {} is not a multiple of the bias length {d}",
+        z.len()
+    );
+    #[cfg(target_arch = "x86_64")]
+    if use_avx2(level) && act == Activation::Tanh && d > 0 && 16 % d == 0 {
+        // SAFETY: `use_avx2` returned true only after detecting avx2 and fma on this CPU.
+        return unsafe { avx2::tanh_with_bias(b, z, y) };
+    }
+    for row in z.chunks_exact_mut(d.max(1)) {
+        row.iter_mut().zip(b).for_each(|(z, b)| *z += b);
+    }
+    activation_apply(level, act, z, y)
+}
+
 /// [`Activation::apply_in_place`] on the given variant.
 #[track_caller]
 pub fn activation_apply_in_place(level: Level, act: Activation, x: &mut [f64]) {

@@ -90,6 +90,13 @@ fn give_spare<S: 'static>(scratch: S) {
 /// compiled for the dispatch level of a [`puma_kernels::dispatch::Pass`] calling it.
 #[inline(always)]
 pub(super) fn affine(theta: &[f64], span: &LayerSpan, a: &[f64], z: &mut [f64]) {
+    linear(theta, span, a, z);
+    add_to_rows(z, &theta[span.bias_range()]); // + 1 b_lᵀ
+}
+
+/// z ← a W_lᵀ, [`affine`] without the bias (for a hidden layer, whose bias
+/// [`puma_kernels::Activation::apply_with_bias`] adds with the activation).
+pub(super) fn linear(theta: &[f64], span: &LayerSpan, a: &[f64], z: &mut [f64]) {
     let (din, dout) = (span.fan_in, span.fan_out);
     let c = z.len() / dout;
     gemm_op(
@@ -107,7 +114,6 @@ pub(super) fn affine(theta: &[f64], span: &LayerSpan, a: &[f64], z: &mut [f64]) 
         z,
         dout,
     ); // a W_lᵀ
-    add_to_rows(z, &theta[span.bias_range()]); // + 1 b_lᵀ
 }
 
 /// Width of the flat passes of [`add_to_rows`] and [`add_column_sums_to`]: four AVX2

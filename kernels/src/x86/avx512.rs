@@ -17,8 +17,10 @@ pub(crate) fn available() -> bool {
     std::arch::is_x86_feature_detected!("avx512f")
 }
 
-/// Octets per iteration of the tanh loops.
+/// Octets per iteration of the tanh loops (even: [`tanh_octets_with_bias`] alternates two
+/// bias octets).
 const GROUP: usize = 4;
+const _: () = assert!(GROUP.is_multiple_of(2));
 
 /// Loads one octet.
 #[inline]
@@ -134,4 +136,45 @@ pub(crate) fn tanh_octets_in_place(x: &mut [f64]) -> usize {
         store(xv, tanh8(v));
     }
     n
+}
+
+/// z ← z + p and y ← tanh z for the whole octets of z, where entry j of z gets the bias
+/// `pattern[j % 16]` (a layer's b repeated, for rows whose length divides 16); returns how
+/// many leading entries it did (a multiple of 8).
+#[target_feature(enable = "avx512f")]
+pub(crate) fn tanh_octets_with_bias(pattern: &[f64; 16], z: &mut [f64], y: &mut [f64]) -> usize {
+    assert_eq!(z.len(), y.len());
+    let bias = [load(first_octet(pattern)), load(second_octet(pattern))];
+    let (zo, _) = chunks_mut::<_, 8>(z);
+    let (yo, _) = chunks_mut::<_, 8>(y);
+    let n = zo.len() * 8;
+    // GROUP is even, so every group starts on an even octet: bias[0] first
+    let (zg, zo) = chunks_mut::<_, GROUP>(zo);
+    let (yg, yo) = chunks_mut::<_, GROUP>(yo);
+    for (zb, yb) in zg.iter_mut().zip(yg) {
+        let mut v = [_mm512_setzero_pd(); GROUP];
+        for (o, (vi, q)) in v.iter_mut().zip(zb.iter_mut()).enumerate() {
+            *vi = _mm512_add_pd(load(q), bias[o % 2]);
+            store(q, *vi);
+        }
+        for (q, vi) in yb.iter_mut().zip(v) {
+            store(q, tanh8(vi));
+        }
+    }
+    for (o, (zv, yv)) in zo.iter_mut().zip(yo).enumerate() {
+        let v = _mm512_add_pd(load(zv), bias[o % 2]);
+        store(zv, v);
+        store(yv, tanh8(v));
+    }
+    n
+}
+
+/// Entries 0..8 of a 16-entry pattern.
+fn first_octet(p: &[f64; 16]) -> &[f64; 8] {
+    p[..8].try_into().expect("8 of 16 entries")
+}
+
+/// Entries 8..16 of a 16-entry pattern.
+fn second_octet(p: &[f64; 16]) -> &[f64; 8] {
+    p[8..].try_into().expect("8 of 16 entries")
 }

@@ -35,7 +35,7 @@ use puma_kernels::{Op, gemm_op};
 use super::super::loss::Samples;
 use super::super::mlp::Mlp;
 use super::super::params::LayerSpan;
-use super::super::scratch::{add_column_sums_to, add_to_rows, affine, sized, slot};
+use super::super::scratch::{add_column_sums_to, add_to_rows, affine, linear, sized, slot};
 use crate::autodiff::Activation;
 
 /// Directions per group are chosen so that a group's widest tangent, c·k·max d_l entries,
@@ -194,12 +194,14 @@ fn primal(mlp: &Mlp, theta: &[f64], s: &Samples, scratch: &mut Scratch, curvatur
         let dout = span.fan_out;
         let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1] };
         let zl = sized(if l == last { &mut *probs } else { &mut *z }, c * dout);
-        affine(theta, span, input, zl); // a_l W_lᵀ + 1b_lᵀ
         if l == last {
+            affine(theta, span, input, zl); // a_l W_lᵀ + 1b_lᵀ
             break;
         }
+        linear(theta, span, input, zl);
         let a = slot(acts, l, c * dout);
-        mlp.activation.apply(zl, a);
+        mlp.activation
+            .apply_with_bias(&theta[span.bias_range()], zl, a); // + 1b_lᵀ, f
         let (d1, d2) = (slot(fp, l, c * dout), slot(fpp, l, c * dout));
         match mlp.activation {
             // f′ and f″ from y = f(z), as the tape does

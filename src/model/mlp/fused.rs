@@ -18,7 +18,7 @@ use puma_kernels::dispatch::Pass;
 use puma_kernels::{Op, gemm_op};
 
 use super::super::loss::Samples;
-use super::super::scratch::{add_column_sums_to, affine, sized, slot};
+use super::super::scratch::{add_column_sums_to, affine, linear, sized, slot};
 use super::Mlp;
 use crate::autodiff::Activation;
 
@@ -95,10 +95,14 @@ impl Pass for GradChunk<'_> {
                 &acts[l - 1][..c * span.fan_in]
             };
             let z = slot(zs, l, c * span.fan_out);
-            affine(theta, span, input, z);
-            if l < last {
+            if l == last {
+                affine(theta, span, input, z); // the logits
+            } else {
+                linear(theta, span, input, z);
                 let a = slot(acts, l, c * span.fan_out);
-                mlp.activation.apply(&zs[l][..a.len()], a); // a_{l+1} = f(z_l)
+                // z_l = a_l W_lᵀ + 1 b_lᵀ and a_{l+1} = f(z_l) in one call
+                mlp.activation
+                    .apply_with_bias(&theta[span.bias_range()], z, a);
             }
         }
         // Softmax cross-entropy and G_{L−1} = diag(w)(P − Y), in place of the logits, with

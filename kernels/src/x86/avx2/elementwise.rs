@@ -352,6 +352,32 @@ pub(crate) fn tanh(x: &[f64], y: &mut [f64]) {
     tanh_quads(&x[done..], &mut y[done..])
 }
 
+/// z ← z + 1bᵀ (rows of d = b.len() entries, d dividing 16) and y ← tanh z: the whole
+/// octets in one pass on AVX-512F when present, the rest (and everything without it) as
+/// the add then [`tanh_quads`]. The same bits as adding, then [`tanh`].
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn tanh_with_bias(b: &[f64], z: &mut [f64], y: &mut [f64]) {
+    let d = b.len();
+    assert!(d > 0 && 16 % d == 0 && z.len().is_multiple_of(d) && z.len() == y.len());
+    let mut pattern = [0.0; 16]; // b repeated: entry j of the flat z gets pattern[j % 16]
+    pattern
+        .iter_mut()
+        .zip(b.iter().cycle())
+        .for_each(|(p, b)| *p = *b);
+    let done = if avx512::available() {
+        // SAFETY: AVX-512F was detected on this CPU.
+        unsafe { avx512::tanh_octets_with_bias(&pattern, z, y) }
+    } else {
+        0
+    };
+    let (z, y) = (&mut z[done..], &mut y[done..]);
+    let phase = done % 16;
+    for (i, v) in z.iter_mut().enumerate() {
+        *v += pattern[(phase + i) % 16];
+    }
+    tanh_quads(z, y)
+}
+
 /// y_i ← tanh x_i on AVX2 alone.
 #[target_feature(enable = "avx2,fma")]
 pub(crate) fn tanh_quads(x: &[f64], y: &mut [f64]) {
