@@ -66,7 +66,7 @@ fn dense_gauss_newton(mlp: &Mlp, theta: &[f64], x: &[f64], w: &[f64]) -> Vec<f64
 
 #[test]
 fn gauss_newton_matches_finite_difference_jacobians() {
-    let (n, d) = (300, 3); // two chunks
+    let (n, d) = (puma::model::mlp::CHUNK_ROWS + 44, 3); // two chunks
     let x = uniform(n * d, 1.5, 1);
     let y: Vec<usize> = (0..n).map(|i| (i * 7 + i / 5) % 3).collect();
     let w: Vec<f64> = (0..n).map(|i| [1.0, 0.5, 2.0, 0.0][i % 4]).collect();

@@ -7,7 +7,7 @@
 //!
 //! Tolerance: `TOL` = 1e-13 relative to ‖∇J‖∞ (and to |J|): the two routes run the same
 //! products with sums in possibly different orders, O(kε) for inner dimensions k ≤ 16 and
-//! chunk sums of ≤ 256 rows ≈ 1e-14; a wrong term is O(1) relative.
+//! chunk sums of ≤ 512 rows ≈ 1e-14; a wrong term is O(1) relative.
 
 use puma::autodiff::Activation;
 use puma::model::mlp::CHUNK_ROWS;

@@ -119,7 +119,7 @@ fn constants_get_no_gradient_and_unused_vars_get_zeros() {
 
 #[test]
 fn the_mlp_objective_with_sample_weights_across_chunk_boundaries() {
-    // n = 600 spans three reduction chunks (256 rows each); zero and fractional weights;
+    // n = 600 spans two reduction chunks (CHUNK_ROWS = 512); zero and fractional weights;
     // divisor n whatever the weights, μ on every parameter.
     use puma::model::{Mlp, Samples};
     let (n, d) = (600, 3);

@@ -27,7 +27,7 @@ fn inf_norm(v: &[f64]) -> f64 {
 
 #[test]
 fn batched_and_column_by_column_hessians_agree_across_chunks() {
-    let (n, d) = (600, 3); // three chunks of ≤ 256 rows
+    let (n, d) = (600, 3); // two chunks (CHUNK_ROWS = 512)
     let x = uniform(n * d, 2.0, 11);
     let y: Vec<usize> = (0..n).map(|i| (i * 7) % 3).collect();
     let w: Vec<f64> = (0..n).map(|i| [0.0, 1.0, 0.5, 2.0][i % 4]).collect();

@@ -34,7 +34,7 @@ fn per_example_grad(mlp: &Mlp, theta: &[f64], x: &[f64], y: usize) -> Vec<f64> {
 #[test]
 #[allow(non_snake_case)]
 fn products_match_explicit_per_example_gradients() {
-    let (n, d) = (300, 4); // two chunks of ≤ 256 rows
+    let (n, d) = (puma::model::mlp::CHUNK_ROWS + 44, 4); // two chunks
     let x = uniform(n * d, 2.0, 1);
     let y: Vec<usize> = (0..n).map(|i| (i * 5) % 3).collect();
     let w: Vec<f64> = (0..n).map(|i| [0.5, 2.0][i % 2]).collect(); // must be ignored

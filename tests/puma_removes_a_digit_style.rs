@@ -205,7 +205,11 @@ fn puma_removes_a_digit_style() {
     //    the [eq10] step) and L-BFGS retraining, both from θ̂, can settle in different
     //    minima of it (seen when the chunking of the gradient sums changed the rounding:
     //    rel dist 1.9, 28/33 of [retrain]'s flips, 36 flips of its own against 33).
-    assert!(it.grad_inf <= 1e-8, "iterated patch: ‖∇J_w‖∞ = {:e}", it.grad_inf);
+    assert!(
+        it.grad_inf <= 1e-8,
+        "iterated patch: ‖∇J_w‖∞ = {:e}",
+        it.grad_inf
+    );
     assert!(
         10 * f.flipped_by_model >= 9 * f.flipped_by_retrain,
         "the patch flips {} of the style, retraining {} (reproducing {})",

@@ -12,15 +12,20 @@
 //! and for m directions at once layer l needs T = H_l·B_l (n × d_l times d_l × d_{l+1}·m, B_l
 //! the m weight blocks rearranged once), then P_ic += Σ_a δ_ia T_i,(a,c): one GEMM per layer
 //! over all samples and all m directions, plus δ_l·S^b_l for the biases.
+//! With one direction and a narrowing layer (d_{l+1} < d_l) the same sum is taken as
+//! sᵀg_i = (δ_iᵀ S^W_l)·h_i: V = δ_l S^W_l, so that the GEMM's output is the wider side (a
+//! 1000 × 16 · 16 × 2 product runs at a third of the rate of 1000 × 2 · 2 × 16).
 //! Cost for m = 1: one forward pass, the δ recursion and one extra forward-sized GEMM, about
-//! one gradient; each further direction adds 2n·Σ_l d_l d_{l+1} flops.
+//! one gradient (measured 1.28× on the [2, 16, 16, 2] MLP); each further direction adds
+//! 2n·Σ_l d_l d_{l+1} flops. The chunk pass is a [`Pass`] over reused buffers, as the
+//! gradient's (`mlp/fused.rs`).
 
-use rayon::prelude::*;
+use puma_kernels::dispatch::Pass;
+use puma_kernels::{Op, gemm_op};
 
 use super::loss::Samples;
 use super::mlp::{CHUNK_ROWS, Mlp};
-use crate::autodiff::matmul::matmul;
-use crate::autodiff::op::softmax_rows;
+use super::scratch::{affine, linear, map_chunks, sized, slot};
 use crate::error::{Error, Result};
 
 impl Mlp {
@@ -79,99 +84,231 @@ impl Mlp {
             })
             .collect();
         let n = s.n();
-        let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK_ROWS))
-            .into_par_iter()
-            .map(|c| {
+        let parts: Vec<Vec<f64>> =
+            map_chunks(n.div_ceil(CHUNK_ROWS), |scratch: &mut Scratch, c| {
                 let chunk = s.rows(c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n));
-                self.chunk_grad_dots(theta, &chunk, S, m, &blocks)
-            })
-            .collect();
+                let mut out = vec![0.0; chunk.n() * m];
+                puma_kernels::dispatch::vectorised(DotsChunk {
+                    mlp: self,
+                    theta,
+                    s: &chunk,
+                    S,
+                    m,
+                    blocks: &blocks,
+                    out: &mut out,
+                    scratch,
+                });
+                out
+            });
         Ok(parts.concat())
     }
+}
 
-    /// [`Mlp::per_example_grad_dots`] on one chunk of rows.
+/// The buffers of one chunk's pass, kept between chunks (`super::scratch`).
+#[derive(Default)]
+struct Scratch {
+    /// z_l for every layer; the logits' slot becomes δ_{L−1}, then holds each δ_l in turn.
+    zs: Vec<Vec<f64>>,
+    /// h_{l+1} = f(z_l) for the hidden layers.
+    acts: Vec<Vec<f64>>,
+    /// δ_l W_l, which becomes δ_{l−1}.
+    prev: Vec<f64>,
+    /// T = h_l·B_l.
+    t: Vec<f64>,
+    /// The log-sum-exps of the softmax (unused here).
+    lse: Vec<f64>,
+}
+
+/// [`Mlp::per_example_grad_dots`] on one chunk of rows, as a [`Pass`] (its element-wise
+/// loops compiled for the kernels' dispatch level), into `out` (c × m, zeroed).
+#[allow(non_snake_case)]
+struct DotsChunk<'a> {
+    mlp: &'a Mlp,
+    theta: &'a [f64],
+    s: &'a Samples<'a>,
+    S: &'a [f64],
+    m: usize,
+    blocks: &'a [Vec<f64>],
+    out: &'a mut [f64],
+    scratch: &'a mut Scratch,
+}
+
+impl Pass for DotsChunk<'_> {
+    type Output = ();
+
+    #[inline(always)]
     #[allow(non_snake_case)]
-    fn chunk_grad_dots(
-        &self,
-        theta: &[f64],
-        s: &Samples,
-        S: &[f64],
-        m: usize,
-        blocks: &[Vec<f64>],
-    ) -> Vec<f64> {
-        let n = s.n();
-        let layers = &self.layout().layers;
+    fn run(self) {
+        let DotsChunk {
+            mlp,
+            theta,
+            s,
+            S,
+            m,
+            blocks,
+            out,
+            scratch,
+        } = self;
+        let Scratch {
+            zs,
+            acts,
+            prev,
+            t: t_buf,
+            lse,
+        } = scratch;
+        let c = s.n();
+        let layers = &mlp.layout().layers;
         let last = layers.len() - 1;
-        // Forward: inputs h_l of every layer and pre-activations z_l of the hidden ones.
-        let mut h: Vec<Vec<f64>> = vec![s.x.to_vec()];
-        let mut z_hidden: Vec<Vec<f64>> = Vec::with_capacity(last);
+        // Forward: z_l for every layer, h_{l+1} = f(z_l) for the hidden ones (as the
+        // gradient's fused pass).
         for (l, span) in layers.iter().enumerate() {
-            let (din, dout) = (span.fan_in, span.fan_out);
-            let mut z = vec![0.0; n * dout];
-            let w = &theta[span.weight_range()];
-            matmul(n, din, dout, &h[l], false, w, true, &mut z, false); // h_l W_lᵀ
-            let b = &theta[span.bias_range()];
-            for row in z.chunks_exact_mut(dout) {
-                row.iter_mut().zip(b).for_each(|(zi, bi)| *zi += bi); // + b_l
-            }
-            if l < last {
-                let mut a = vec![0.0; n * dout];
-                self.activation.apply(&z, &mut a); // h_{l+1} = f(z_l)
-                z_hidden.push(z);
-                h.push(a);
+            let input: &[f64] = if l == 0 {
+                s.x
             } else {
-                h.push(z); // the logits
+                &acts[l - 1][..c * span.fan_in]
+            };
+            let z = slot(zs, l, c * span.fan_out);
+            if l == last {
+                affine(theta, span, input, z); // the logits
+            } else {
+                linear(theta, span, input, z);
+                let h = slot(acts, l, c * span.fan_out);
+                mlp.activation
+                    .apply_with_bias(&theta[span.bias_range()], z, h);
             }
         }
-        // δ_L = softmax(z_i) − e_{y_i}, row by row.
-        let k = self.n_classes();
-        let logits = crate::autodiff::Mat::from_vec(n, k, h.pop().expect("logits"));
-        let (mut delta, _) = softmax_rows(&logits);
-        for (i, &yi) in s.y.iter().enumerate() {
-            delta.data[i * k + yi] -= 1.0;
+        // δ_{L−1} = softmax(z_i) − e_{y_i}, in place of the logits.
+        let k = mlp.n_classes();
+        let logits = &mut zs[last][..c * k];
+        puma_kernels::softmax_rows_in_place(k, logits, sized(lse, c));
+        for (row, yi) in logits.chunks_exact_mut(k).zip(s.y) {
+            row[*yi] -= 1.0;
         }
-        let mut delta = delta.data;
-        let mut out = vec![0.0; n * m];
+        let mut delta = std::mem::take(&mut zs[last]);
         for l in (0..=last).rev() {
             let span = &layers[l];
             let (din, dout) = (span.fan_in, span.fan_out);
-            // Weights: T = h_l·B_l (n × dout·m), P_ic += Σ_a δ_ia T_i,(a,c).
-            let mut t = vec![0.0; n * dout * m];
-            matmul(
-                n,
-                din,
-                dout * m,
-                &h[l],
-                false,
-                &blocks[l],
-                false,
-                &mut t,
-                false,
-            );
-            for i in 0..n {
-                let (d, ti, pi) = (
-                    &delta[i * dout..(i + 1) * dout],
-                    &t[i * dout * m..(i + 1) * dout * m],
-                    &mut out[i * m..(i + 1) * m],
+            let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1][..c * din] };
+            let d_l = &delta[..c * dout];
+            let sb = &S[span.bias * m..(span.bias + dout) * m]; // S^b_l, dout × m
+            if m == 1 && dout < din {
+                // One direction and a narrowing layer: V = δ_l S^W_l (c × din, S^W_l the
+                // direction's own dout × din block), P_i += V_i·h_i + δ_i·s^b, so that the
+                // GEMM's output is the wider side (the same flops as T below).
+                let v = sized(t_buf, c * din);
+                gemm_op(
+                    Op::NoTrans,
+                    Op::NoTrans,
+                    c,
+                    dout,
+                    din,
+                    1.0,
+                    d_l,
+                    dout,
+                    &S[span.weight_range()],
+                    din,
+                    0.0,
+                    v,
+                    din,
                 );
-                for (a, da) in d.iter().enumerate() {
-                    for (pc, tc) in pi.iter_mut().zip(&ti[a * m..(a + 1) * m]) {
-                        *pc += da * tc; // δ_iᵀ S^W h_i
+                let rows = v.chunks_exact(din).zip(input.chunks_exact(din));
+                for ((p, d), (v, h)) in out.iter_mut().zip(d_l.chunks_exact(dout)).zip(rows) {
+                    *p += row_dot(v, h) + row_dot(d, sb);
+                }
+            } else {
+                // T = h_l·B_l (c × dout·m): T_i,(a,c) = (S^W_c h_i)_a
+                let t = sized(t_buf, c * dout * m);
+                gemm_op(
+                    Op::NoTrans,
+                    Op::NoTrans,
+                    c,
+                    din,
+                    dout * m,
+                    1.0,
+                    input,
+                    din,
+                    &blocks[l],
+                    dout * m,
+                    0.0,
+                    t,
+                    dout * m,
+                );
+                if m == 1 {
+                    // P_i += δ_i·T_i + δ_i·s^b, row by row
+                    let rows = d_l.chunks_exact(dout).zip(t.chunks_exact(dout));
+                    for (p, (d, t)) in out.iter_mut().zip(rows) {
+                        *p += row_dot(d, t) + row_dot(d, sb);
                     }
+                } else {
+                    for ((p, d), t) in out
+                        .chunks_exact_mut(m)
+                        .zip(d_l.chunks_exact(dout))
+                        .zip(t.chunks_exact(dout * m))
+                    {
+                        for (da, ta) in d.iter().zip(t.chunks_exact(m)) {
+                            p.iter_mut().zip(ta).for_each(|(p, t)| *p += da * t); // δ_iᵀ S^W h_i
+                        }
+                    }
+                    gemm_op(
+                        Op::NoTrans,
+                        Op::NoTrans,
+                        c,
+                        dout,
+                        m,
+                        1.0,
+                        d_l,
+                        dout,
+                        sb,
+                        m,
+                        1.0,
+                        out,
+                        m,
+                    ); // P += δ_l S^b_l
                 }
             }
-            // Biases: P += δ_l·S^b_l (S^b_l is dout × m, contiguous in S).
-            let sb = &S[span.bias * m..(span.bias + dout) * m];
-            matmul(n, dout, m, &delta, false, sb, false, &mut out, true);
             if l > 0 {
                 // δ_{l−1} = (δ_l W_l) ⊙ f′(z_{l−1})
-                let mut prev = vec![0.0; n * din];
-                let w = &theta[span.weight_range()];
-                matmul(n, dout, din, &delta, false, w, false, &mut prev, false);
-                super::mlp::times_deriv(self.activation, &z_hidden[l - 1], &h[l], &mut prev);
-                delta = prev;
+                let u = sized(prev, c * din);
+                gemm_op(
+                    Op::NoTrans,
+                    Op::NoTrans,
+                    c,
+                    dout,
+                    din,
+                    1.0,
+                    d_l,
+                    dout,
+                    &theta[span.weight_range()],
+                    din,
+                    0.0,
+                    u,
+                    din,
+                );
+                let (z, h) = (&zs[l - 1][..c * din], &acts[l - 1][..c * din]);
+                super::mlp::times_deriv(mlp.activation, z, h, u);
+                std::mem::swap(&mut delta, prev);
             }
         }
-        out
+        zs[last] = delta; // the buffer goes back for the next chunk
     }
+}
+
+/// Σ_a x_a y_a, in four interleaved partial sums (a mod 4) so that it vectorises.
+#[inline(always)]
+fn row_dot(x: &[f64], y: &[f64]) -> f64 {
+    let mut parts = [0.0; 4];
+    let (xq, yq) = (x.chunks_exact(4), y.chunks_exact(4));
+    let rest: f64 = xq
+        .remainder()
+        .iter()
+        .zip(yq.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in xq.zip(yq) {
+        parts
+            .iter_mut()
+            .zip(x.iter().zip(y))
+            .for_each(|(p, (x, y))| *p += x * y);
+    }
+    (parts[0] + parts[1]) + (parts[2] + parts[3]) + rest
 }
