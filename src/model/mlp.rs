@@ -30,7 +30,7 @@ mod fused;
 pub(super) use fused::times_deriv;
 
 /// Rows per chunk of the fixed-order parallel reduction (a constant, so results do not
-/// depend on the thread count). 512 rather than 256: the [2,16,16,2] gradient on 1000
+/// depend on the thread count). 512 rather than 256: the \[2,16,16,2\] gradient on 1000
 /// samples 81 → 77.5 µs (fewer per-chunk calls; its buffers still fit L2), the larger
 /// models unchanged; 1024 was slower again.
 pub const CHUNK_ROWS: usize = 512;
