@@ -15,8 +15,9 @@
 //! - `per_example_m{1,32}`: s_cᵀ g_i for all n samples and m directions
 //!   (`Mlp::per_example_grad_dots`).
 //!
-//! `cpu_ratios` then prints the same ratios from CPU time (`second_order/{model}/cpu: ...`),
-//! steadier than criterion's wall-clock medians on a shared machine.
+//! `least_ratios` then prints the same ratios, and the gradient's time, from the least wall
+//! time of many short rounds (`second_order/{model}/least: ...`), steadier than criterion's
+//! medians on a shared machine; `cargo bench --bench second_order -- least` runs it alone.
 //!
 //! Targets (issue 5, one thread): hvp ≤ 1.8× grad; hvp_batch32 ≤ 0.7 × 32 × hvp;
 //! hessian of [64,32,10] on 1797 samples ≤ 1 s; per_example_m1 ≤ 2× grad.
@@ -27,7 +28,7 @@
 mod common;
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::problems;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -107,37 +108,36 @@ fn second_order(c: &mut Criterion) {
     group.finish();
 }
 
-/// This thread's CPU time in seconds (Linux: /proc/thread-self/schedstat, nanosecond
-/// resolution), or `None` elsewhere. Unlike wall-clock time it does not count the time other
-/// processes hold the core, the main noise on a shared machine.
-fn thread_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(stat.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9)
-}
-
-/// The least CPU time of one call of `f` over `rounds` rounds of `calls` calls each.
-fn min_cpu_secs(rounds: usize, calls: usize, mut f: impl FnMut()) -> Option<f64> {
+/// The least wall time of one call of `f`, over `rounds` rounds of `calls` calls each.
+/// On a shared machine the noise only ever adds time (preemption, a busy sibling
+/// hyperthread, another tenant's cache traffic), so the least of many short rounds is the
+/// steadiest estimate of the uncontended cost: it moved by ±1–2% between runs here where
+/// criterion's medians moved by ±10–20% (and per-thread CPU time, which still counts a
+/// busy sibling, by as much).
+fn least_secs(rounds: usize, calls: usize, mut f: impl FnMut()) -> f64 {
     let mut best = f64::INFINITY;
     for _ in 0..rounds {
-        let start = thread_cpu_seconds()?;
+        let start = Instant::now();
         for _ in 0..calls {
             f();
         }
-        best = best.min((thread_cpu_seconds()? - start) / calls as f64);
+        best = best.min(start.elapsed().as_secs_f64() / calls as f64);
     }
-    Some(best)
+    best
 }
 
-/// The issue-5 ratios from CPU time (least of 7 rounds, interleaved so that load hits all
-/// alike), printed as `second_order/{model}/cpu: ...`: HVP ÷ gradient, Gauss-Newton ÷ HVP,
-/// and a batched HVP's cost per direction (k = 32) ÷ one HVP.
-fn cpu_ratios(_: &mut Criterion) {
-    // criterion does not filter plain functions: skip unless no filter or one naming "cpu"
+/// The issue-4 and issue-5 figures from least wall times (rounds of ≈ 10 ms, the five
+/// measurements interleaved 30 times so that load hits all alike), printed as
+/// `second_order/{model}/least: ...`: the gradient's time, HVP ÷ gradient, Gauss-Newton
+/// ÷ HVP, a batched HVP's cost per direction (k = 32) ÷ one HVP, and per-example products
+/// (m = 1) ÷ gradient. Run alone with `cargo bench --bench second_order -- least`.
+fn least_ratios(_: &mut Criterion) {
+    // criterion does not filter plain functions: skip unless no filter or one naming "least"
     let filters: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    if !filters.is_empty() && !filters.iter().any(|f| f.contains("cpu")) {
+    if !filters.is_empty() && !filters.iter().any(|f| f.contains("least")) {
         return;
     }
     let pool = rayon::ThreadPoolBuilder::new()
@@ -149,48 +149,50 @@ fn cpu_ratios(_: &mut Criterion) {
         let theta = mlp.init(0);
         let p = mlp.n_params();
         let (v, v32) = (directions(p), directions(32 * p));
-        // about 0.2 s of calls per round for the single products
-        let once = || mlp.hvp(&theta, &s, &v).unwrap();
-        let t0 = std::time::Instant::now();
-        pool.install(|| black_box(once()));
-        let calls = ((0.2 / t0.elapsed().as_secs_f64()) as usize).clamp(1, 2000);
-        let mut best = [f64::INFINITY; 4];
-        for _ in 0..7 {
+        // calls per round from a warm HVP (the first calls also grow buffers)
+        let hvp_secs = pool.install(|| {
+            least_secs(3, 3, || {
+                black_box(mlp.hvp(&theta, &s, &v).unwrap());
+            })
+        });
+        let calls = ((0.01 / hvp_secs) as usize).clamp(4, 500);
+        let mut best = [f64::INFINITY; 5];
+        for _ in 0..30 {
             let round = pool.install(|| {
                 [
-                    min_cpu_secs(1, calls, || {
+                    least_secs(1, calls, || {
                         black_box(mlp.value_and_grad(&theta, &s).unwrap());
                     }),
-                    min_cpu_secs(1, calls, || {
+                    least_secs(1, calls, || {
                         black_box(mlp.hvp(&theta, &s, &v).unwrap());
                     }),
-                    min_cpu_secs(1, calls, || {
+                    least_secs(1, calls, || {
                         black_box(mlp.gauss_newton_batch(&theta, &s, &v).unwrap());
                     }),
-                    min_cpu_secs(1, calls.div_ceil(32), || {
+                    least_secs(1, calls.div_ceil(32), || {
                         black_box(mlp.hvp_batch(&theta, &s, &v32).unwrap());
+                    }),
+                    least_secs(1, calls, || {
+                        black_box(mlp.per_example_grad_dots(&theta, &s, &v, 1).unwrap());
                     }),
                 ]
             });
             for (b, r) in best.iter_mut().zip(round) {
-                let Some(r) = r else {
-                    println!("second_order/{name}/cpu: no per-thread CPU clock here");
-                    return;
-                };
                 *b = b.min(r);
             }
         }
-        let [grad, hvp, gn, batch] = best;
+        let [grad, hvp, gn, batch, per_example] = best;
         println!(
-            "second_order/{name}/cpu: grad {:.1} µs, hvp ÷ grad {:.2}, gauss_newton ÷ hvp {:.2}, \
-             hvp_batch32 per direction ÷ hvp {:.2}",
+            "second_order/{name}/least: grad {:.1} µs, hvp ÷ grad {:.2}, gauss_newton ÷ hvp {:.2}, \
+             hvp_batch32 per direction ÷ hvp {:.2}, per_example_m1 ÷ grad {:.2}",
             grad * 1e6,
             hvp / grad,
             gn / hvp,
-            batch / 32.0 / hvp
+            batch / 32.0 / hvp,
+            per_example / grad
         );
     }
 }
 
-criterion_group!(benches, second_order, cpu_ratios);
+criterion_group!(benches, second_order, least_ratios);
 criterion_main!(benches);
