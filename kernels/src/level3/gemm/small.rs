@@ -593,18 +593,24 @@ unsafe fn axpy_tile<const MR: usize, const NV: usize, const MASK: bool, const SP
 #[target_feature(enable = "avx2,fma")]
 unsafe fn shallow(p: &Raw) {
     debug_assert!(p.csb == 1 && p.csc == 1 && p.k <= SHALLOW_K && (4..=16).contains(&p.n));
-    // C ← AB, the common case, without the per-vector tests of α and β
-    let plain = p.alpha == 1.0 && p.beta == 0.0;
+    // C ← AB and C ← AB + C, the common cases, without per-vector tests of α and β
+    let mode = match (p.alpha, p.beta) {
+        (1.0, 0.0) => ASSIGN,
+        (1.0, 1.0) => ACCUMULATE,
+        _ => GENERAL,
+    };
     macro_rules! go {
         ($k:literal, $nv:literal) => {
-            // SAFETY: forwarded from the caller; k, ⌈n/4⌉, 4 ∤ n and `plain` match the
+            // SAFETY: forwarded from the caller; k, ⌈n/4⌉, 4 ∤ n and `mode` match the
             // constants.
             unsafe {
-                match (p.n % 4 != 0, plain) {
-                    (false, false) => shallow_rows::<$k, $nv, false, false>(p),
-                    (false, true) => shallow_rows::<$k, $nv, false, true>(p),
-                    (true, false) => shallow_rows::<$k, $nv, true, false>(p),
-                    (true, true) => shallow_rows::<$k, $nv, true, true>(p),
+                match (p.n % 4 != 0, mode) {
+                    (false, ASSIGN) => shallow_rows::<$k, $nv, false, ASSIGN>(p),
+                    (false, ACCUMULATE) => shallow_rows::<$k, $nv, false, ACCUMULATE>(p),
+                    (false, _) => shallow_rows::<$k, $nv, false, GENERAL>(p),
+                    (true, ASSIGN) => shallow_rows::<$k, $nv, true, ASSIGN>(p),
+                    (true, ACCUMULATE) => shallow_rows::<$k, $nv, true, ACCUMULATE>(p),
+                    (true, _) => shallow_rows::<$k, $nv, true, GENERAL>(p),
                 }
             }
         };
@@ -630,17 +636,20 @@ unsafe fn shallow(p: &Raw) {
     }
 }
 
-/// [`shallow`] for k = K and ⌈n/4⌉ = NV, the last vector masked when `MASK` (4 ∤ n), and
-/// C ← AB when `PLAIN` (α = 1, β = 0).
+/// [`shallow_rows`] modes: C ← AB (α = 1, β = 0), C ← AB + C (α = 1, β = 1), C ← αAB + βC.
+const ASSIGN: u8 = 0;
+const ACCUMULATE: u8 = 1;
+const GENERAL: u8 = 2;
+
+/// [`shallow`] for k = K and ⌈n/4⌉ = NV, the last vector masked when `MASK` (4 ∤ n), in
+/// mode `MODE` ([`ASSIGN`], [`ACCUMULATE`] or [`GENERAL`]).
 ///
 /// # Safety
 /// As for [`shallow`], with `p.k == K`, `p.n.div_ceil(4) == NV`, `MASK == (4 ∤ n)` and
-/// `PLAIN` only when α = 1 and β = 0.
+/// `MODE` matching α and β.
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::needless_range_loop)] // q, v index parallel arrays
-unsafe fn shallow_rows<const K: usize, const NV: usize, const MASK: bool, const PLAIN: bool>(
-    p: &Raw,
-) {
+unsafe fn shallow_rows<const K: usize, const NV: usize, const MASK: bool, const MODE: u8>(p: &Raw) {
     let last = lanes(p.n - 4 * (NV - 1)); // the valid lanes of vector NV − 1
     let partial = MASK;
     let mut bv = [[_mm256_setzero_pd(); NV]; K];
@@ -668,9 +677,9 @@ unsafe fn shallow_rows<const K: usize, const NV: usize, const MASK: bool, const 
         }
         for v in 0..NV {
             let (at, masked) = (ci.wrapping_add(4 * v), partial && v == NV - 1);
-            let new = if PLAIN {
+            let new = if MODE == ASSIGN {
                 acc[v]
-            } else if p.beta == 0.0 {
+            } else if MODE == GENERAL && p.beta == 0.0 {
                 scaled(p.alpha, acc[v])
             } else {
                 let old = if masked {
@@ -680,7 +689,11 @@ unsafe fn shallow_rows<const K: usize, const NV: usize, const MASK: bool, const 
                     // SAFETY: columns 4v..4v + 4 ≤ n of row i of C.
                     unsafe { _mm256_loadu_pd(at) }
                 };
-                updated(p.alpha, acc[v], p.beta, old)
+                if MODE == ACCUMULATE {
+                    _mm256_add_pd(acc[v], old) // updated(1, acc, 1, old)
+                } else {
+                    updated(p.alpha, acc[v], p.beta, old)
+                }
             };
             if masked {
                 // SAFETY: as for the load; masked lanes are not written.
