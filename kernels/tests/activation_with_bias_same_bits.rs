@@ -19,7 +19,7 @@ fn values(n: usize, seed: u64) -> Vec<f64> {
     (0..n)
         .map(|i| {
             let h = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed;
-            if h % 29 == 0 {
+            if h.is_multiple_of(29) {
                 edges[(h / 29 % edges.len() as u64) as usize]
             } else {
                 ((h >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 12.0
