@@ -21,11 +21,10 @@
 //! gradient's (`mlp/fused.rs`).
 
 use puma_kernels::dispatch::Pass;
-use puma_kernels::{Op, gemm_op};
 
 use super::loss::Samples;
 use super::mlp::{CHUNK_ROWS, Mlp};
-use super::scratch::{affine, linear, map_chunks, sized, slot};
+use super::scratch::{forward, map_chunks, mm, sized};
 use crate::error::{Error, Result};
 
 impl Mlp {
@@ -159,24 +158,7 @@ impl Pass for DotsChunk<'_> {
         let c = s.n();
         let layers = &mlp.layout().layers;
         let last = layers.len() - 1;
-        // Forward: z_l for every layer, h_{l+1} = f(z_l) for the hidden ones (as the
-        // gradient's fused pass).
-        for (l, span) in layers.iter().enumerate() {
-            let input: &[f64] = if l == 0 {
-                s.x
-            } else {
-                &acts[l - 1][..c * span.fan_in]
-            };
-            let z = slot(zs, l, c * span.fan_out);
-            if l == last {
-                affine(theta, span, input, z); // the logits
-            } else {
-                linear(theta, span, input, z);
-                let h = slot(acts, l, c * span.fan_out);
-                mlp.activation
-                    .apply_with_bias(&theta[span.bias_range()], z, h);
-            }
-        }
+        forward(mlp, theta, s.x, c, zs, acts); // z_l, h_{l+1} = f(z_l)
         // δ_{L−1} = softmax(z_i) − e_{y_i}, in place of the logits.
         let k = mlp.n_classes();
         let logits = &mut zs[last][..c * k];
@@ -196,20 +178,16 @@ impl Pass for DotsChunk<'_> {
                 // direction's own dout × din block), P_i += V_i·h_i + δ_i·s^b, so that the
                 // GEMM's output is the wider side (the same flops as T below).
                 let v = sized(t_buf, c * din);
-                gemm_op(
-                    Op::NoTrans,
-                    Op::NoTrans,
+                mm(
+                    false,
+                    false,
                     c,
                     dout,
                     din,
-                    1.0,
                     d_l,
-                    dout,
                     &S[span.weight_range()],
-                    din,
                     0.0,
                     v,
-                    din,
                 );
                 let rows = v.chunks_exact(din).zip(input.chunks_exact(din));
                 for ((p, d), (v, h)) in out.iter_mut().zip(d_l.chunks_exact(dout)).zip(rows) {
@@ -218,21 +196,7 @@ impl Pass for DotsChunk<'_> {
             } else {
                 // T = h_l·B_l (c × dout·m): T_i,(a,c) = (S^W_c h_i)_a
                 let t = sized(t_buf, c * dout * m);
-                gemm_op(
-                    Op::NoTrans,
-                    Op::NoTrans,
-                    c,
-                    din,
-                    dout * m,
-                    1.0,
-                    input,
-                    din,
-                    &blocks[l],
-                    dout * m,
-                    0.0,
-                    t,
-                    dout * m,
-                );
+                mm(false, false, c, din, dout * m, input, &blocks[l], 0.0, t);
                 if m == 1 {
                     // P_i += δ_i·T_i + δ_i·s^b, row by row
                     let rows = d_l.chunks_exact(dout).zip(t.chunks_exact(dout));
@@ -249,40 +213,22 @@ impl Pass for DotsChunk<'_> {
                             p.iter_mut().zip(ta).for_each(|(p, t)| *p += da * t); // δ_iᵀ S^W h_i
                         }
                     }
-                    gemm_op(
-                        Op::NoTrans,
-                        Op::NoTrans,
-                        c,
-                        dout,
-                        m,
-                        1.0,
-                        d_l,
-                        dout,
-                        sb,
-                        m,
-                        1.0,
-                        out,
-                        m,
-                    ); // P += δ_l S^b_l
+                    mm(false, false, c, dout, m, d_l, sb, 1.0, out); // P += δ_l S^b_l
                 }
             }
             if l > 0 {
                 // δ_{l−1} = (δ_l W_l) ⊙ f′(z_{l−1})
                 let u = sized(prev, c * din);
-                gemm_op(
-                    Op::NoTrans,
-                    Op::NoTrans,
+                mm(
+                    false,
+                    false,
                     c,
                     dout,
                     din,
-                    1.0,
                     d_l,
-                    dout,
                     &theta[span.weight_range()],
-                    din,
                     0.0,
                     u,
-                    din,
                 );
                 let (z, h) = (&zs[l - 1][..c * din], &acts[l - 1][..c * din]);
                 super::mlp::times_deriv(mlp.activation, z, h, u);

@@ -8,6 +8,7 @@ use std::cell::RefCell;
 
 use puma_kernels::{Op, gemm_op};
 
+use super::mlp::Mlp;
 use super::params::LayerSpan;
 
 /// The first `len` entries of `buf`, grown if shorter (contents unspecified: the caller
@@ -84,6 +85,39 @@ fn give_spare<S: 'static>(scratch: S) {
     })
 }
 
+/// The forward pass over the c rows of `x`: z_l = a_l W_lᵀ + 1 b_lᵀ for every layer into
+/// `zs[l]` (the logits last), and a_{l+1} = f(z_l) for the hidden ones into `acts[l]`
+/// (bias and activation in one call, [`puma_kernels::Activation::apply_with_bias`]).
+/// Inlined into the gradient's and the per-example products' passes.
+#[inline(always)]
+pub(super) fn forward(
+    mlp: &Mlp,
+    theta: &[f64],
+    x: &[f64],
+    c: usize,
+    zs: &mut Vec<Vec<f64>>,
+    acts: &mut Vec<Vec<f64>>,
+) {
+    let layers = &mlp.layout().layers;
+    let last = layers.len() - 1;
+    for (l, span) in layers.iter().enumerate() {
+        let input: &[f64] = if l == 0 {
+            x
+        } else {
+            &acts[l - 1][..c * span.fan_in]
+        };
+        let z = slot(zs, l, c * span.fan_out);
+        if l == last {
+            affine(theta, span, input, z); // the logits
+        } else {
+            linear(theta, span, input, z);
+            let a = slot(acts, l, c * span.fan_out);
+            mlp.activation
+                .apply_with_bias(&theta[span.bias_range()], z, a);
+        }
+    }
+}
+
 /// z ← a W_lᵀ + 1 b_lᵀ: layer `span`'s pre-activations for the c rows of `a` (c × d_in),
 /// into `z` (c × d_out), the bias added row by row after the GEMM (the same roundings as a
 /// GEMM with β = 1 onto 1 b_lᵀ, one pass over z fewer). Inlined, so that the row loop is
@@ -114,6 +148,25 @@ pub(super) fn linear(theta: &[f64], span: &LayerSpan, a: &[f64], z: &mut [f64]) 
         z,
         dout,
     ); // a W_lᵀ
+}
+
+/// C (m × n, row-major, leading dimension n) ← op(A)·op(B) + β·C on contiguous operands.
+#[allow(clippy::too_many_arguments, non_snake_case)]
+pub(super) fn mm(
+    ta: bool,
+    tb: bool,
+    m: usize,
+    k: usize,
+    n: usize,
+    A: &[f64],
+    B: &[f64],
+    beta: f64,
+    C: &mut [f64],
+) {
+    let op = |t: bool| if t { Op::Trans } else { Op::NoTrans };
+    let lda = if ta { m } else { k };
+    let ldb = if tb { k } else { n };
+    gemm_op(op(ta), op(tb), m, k, n, 1.0, A, lda, B, ldb, beta, C, n);
 }
 
 /// Width of the flat passes of [`add_to_rows`] and [`add_column_sums_to`]: four AVX2

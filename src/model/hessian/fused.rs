@@ -35,7 +35,7 @@ use puma_kernels::{Op, gemm_op};
 use super::super::loss::Samples;
 use super::super::mlp::Mlp;
 use super::super::params::LayerSpan;
-use super::super::scratch::{add_column_sums_to, add_to_rows, affine, linear, sized, slot};
+use super::super::scratch::{add_column_sums_to, add_to_rows, affine, linear, mm, sized, slot};
 use crate::autodiff::Activation;
 
 /// Directions per group are chosen so that a group's widest tangent, c·k·max d_l entries,
@@ -56,25 +56,6 @@ pub(crate) enum Curvature {
     /// adjoint alone, Ġ_{l−1} = (Ġ_l W_l) ⊙ f′(z_{l−1}) (no G_l terms: positive
     /// semi-definite whatever the model).
     GaussNewton,
-}
-
-/// C (m × n, row-major, leading dimension n) ← op(A)·op(B) + β·C on contiguous operands.
-#[allow(clippy::too_many_arguments, non_snake_case)]
-fn mm(
-    ta: bool,
-    tb: bool,
-    m: usize,
-    k: usize,
-    n: usize,
-    A: &[f64],
-    B: &[f64],
-    beta: f64,
-    C: &mut [f64],
-) {
-    let op = |t: bool| if t { Op::Trans } else { Op::NoTrans };
-    let lda = if ta { m } else { k };
-    let ldb = if tb { k } else { n };
-    gemm_op(op(ta), op(tb), m, k, n, 1.0, A, lda, B, ldb, beta, C, n);
 }
 
 /// The row length for loops that pair each sample's row of d (f′, f″, U) with its k

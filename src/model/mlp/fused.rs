@@ -15,10 +15,9 @@
 //! compares the two.
 
 use puma_kernels::dispatch::Pass;
-use puma_kernels::{Op, gemm_op};
 
 use super::super::loss::Samples;
-use super::super::scratch::{add_column_sums_to, affine, linear, sized, slot};
+use super::super::scratch::{add_column_sums_to, forward, mm, sized};
 use super::Mlp;
 use crate::autodiff::Activation;
 
@@ -87,24 +86,7 @@ impl Pass for GradChunk<'_> {
             prev,
             lse: lse_buf,
         } = scratch;
-        // Forward: z_l for every layer, a_{l+1} = f(z_l) for the hidden ones.
-        for (l, span) in layers.iter().enumerate() {
-            let input: &[f64] = if l == 0 {
-                s.x
-            } else {
-                &acts[l - 1][..c * span.fan_in]
-            };
-            let z = slot(zs, l, c * span.fan_out);
-            if l == last {
-                affine(theta, span, input, z); // the logits
-            } else {
-                linear(theta, span, input, z);
-                let a = slot(acts, l, c * span.fan_out);
-                // z_l = a_l W_lᵀ + 1 b_lᵀ and a_{l+1} = f(z_l) in one call
-                mlp.activation
-                    .apply_with_bias(&theta[span.bias_range()], z, a);
-            }
-        }
+        forward(mlp, theta, s.x, c, zs, acts); // z_l, a_{l+1} = f(z_l)
         // Softmax cross-entropy and G_{L−1} = diag(w)(P − Y), in place of the logits, with
         // ∂b_{L−1} = G_{L−1}ᵀ 1 summed on the way.
         let k = mlp.n_classes();
@@ -142,37 +124,29 @@ impl Pass for GradChunk<'_> {
             let (din, dout) = (span.fan_in, span.fan_out);
             let input: &[f64] = if l == 0 { s.x } else { &acts[l - 1][..c * din] };
             let g_l = &g[..c * dout];
-            gemm_op(
-                Op::Trans,
-                Op::NoTrans,
+            mm(
+                true,
+                false,
                 dout,
                 c,
                 din,
-                1.0,
                 g_l,
-                dout,
                 input,
-                din,
                 0.0,
                 &mut grad[span.weight_range()],
-                din,
             ); // ∂W_l = G_lᵀ a_l
             if l > 0 {
                 let u = sized(prev, c * din);
-                gemm_op(
-                    Op::NoTrans,
-                    Op::NoTrans,
+                mm(
+                    false,
+                    false,
                     c,
                     dout,
                     din,
-                    1.0,
                     g_l,
-                    dout,
                     &theta[span.weight_range()],
-                    din,
                     0.0,
                     u,
-                    din,
                 ); // G_l W_l
                 let db = &mut grad[layers[l - 1].bias_range()];
                 let (z, a) = (&zs[l - 1][..c * din], &acts[l - 1][..c * din]);
