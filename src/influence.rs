@@ -32,7 +32,9 @@
 use crate::error::{Error, Result};
 use crate::model::train::{inf_norm, logistic_hessian};
 use crate::model::{Mlp, Samples};
-use crate::solvers::{DenseHessian, HessianOperator, InverseHvp, MlpHessian, SolveReport};
+use crate::solvers::{
+    DenseHessian, HessianOperator, InverseHvp, MlpGaussNewton, MlpHessian, SolveReport,
+};
 
 /// ‖∇J(θ̂)‖∞ above which influence values are flagged as not meaningful (θ̂ not a minimiser).
 pub const GRAD_INF_WARN: f64 = 1e-8;
@@ -100,6 +102,51 @@ pub fn hessian_operator<'a>(
         Ok(Box::new(op))
     } else {
         Ok(Box::new(MlpHessian::new(mlp, theta, train)?))
+    }
+}
+
+/// Which matrix stands for ∇²J in the solves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Curvature {
+    /// The Hessian of \[J\] ([`hessian_operator`]).
+    #[default]
+    Hessian,
+    /// The Gauss-Newton matrix G = (1/n) Σ_i J_iᵀ (diag p_i − p_i p_iᵀ) J_i + μI, J_i the
+    /// logits' Jacobian ([`MlpGaussNewton`]): the Hessian without its second-derivative-of-
+    /// the-network terms, positive definite (σ_min ≥ μ) at any θ, so that the solves are
+    /// well posed where H is indefinite (an unconverged or non-convex θ). It equals the
+    /// Hessian for logistic regression, which keeps its closed form.
+    GaussNewton,
+}
+
+/// [`hessian_operator`] or the Gauss-Newton operator, as `curvature` says.
+///
+/// # Errors
+/// As [`hessian_operator`] or [`MlpGaussNewton::new`].
+///
+/// # Examples
+/// ```
+/// use puma::autodiff::Activation;
+/// use puma::influence::{Curvature, curvature_operator};
+/// use puma::model::{Mlp, Samples};
+/// let mlp = Mlp::new(&[2, 4, 2], Activation::Tanh, 1e-2).unwrap();
+/// let theta = mlp.init(0);
+/// let (x, y) = ([0.5, -1.0, 1.5, 0.25], [0, 1]);
+/// let s = Samples::new(&x, 2, &y).unwrap();
+/// let g = curvature_operator(&mlp, &theta, s, Curvature::GaussNewton).unwrap();
+/// assert_eq!(g.dim(), mlp.n_params());
+/// ```
+pub fn curvature_operator<'a>(
+    mlp: &'a Mlp,
+    theta: &'a [f64],
+    train: Samples<'a>,
+    curvature: Curvature,
+) -> Result<Box<dyn HessianOperator + 'a>> {
+    match curvature {
+        Curvature::GaussNewton if mlp.sizes().len() > 2 => {
+            Ok(Box::new(MlpGaussNewton::new(mlp, theta, train)?))
+        }
+        _ => hessian_operator(mlp, theta, train), // G = H for logistic regression
     }
 }
 

@@ -221,3 +221,60 @@ fn cg_and_block_cg_are_bit_identical_with_one_and_two_threads() {
         "CG influence and block-CG self-influence differ between 1 and 2 threads"
     );
 }
+
+/// `--curvature gauss-newton` solves with the Gauss-Newton matrix instead of the Hessian:
+/// the CLI's values equal the library's `influence_with_operator` on `MlpGaussNewton` (exact
+/// solve, within 1e-10), differ from the Hessian's (the moons MLP's G ≠ H), and the report
+/// names the curvature.
+#[test]
+fn gauss_newton_curvature_through_the_command_line() {
+    let dir = temp_dir("cli_influence_gauss_newton");
+    let report = dir.join("gn.json");
+    let (_, gn_csv) = run(
+        &dir,
+        "gn",
+        &[
+            "--curvature",
+            "gauss-newton",
+            "--solver",
+            "exact",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    let got = column(&gn_csv, "influence");
+    let model = puma::io::load(moons("model.safetensors")).unwrap();
+    let tr = puma::data::csv::read_csv(moons("train.csv")).unwrap();
+    let te = puma::data::csv::read_csv(moons("test.csv")).unwrap();
+    let (train, test) = (Samples::of(&tr), Samples::of(&te));
+    let g = puma::solvers::MlpGaussNewton::new(&model.mlp, &model.theta, train).unwrap();
+    let mut exact = Exact::new(ExactParams {
+        rho: 0.01,
+        ..ExactParams::default()
+    })
+    .unwrap();
+    let want = puma::influence::influence_with_operator(
+        &model.mlp,
+        &model.theta,
+        &train,
+        &test,
+        &mut exact,
+        &g,
+    )
+    .unwrap()
+    .remove;
+    let err = rel_max_err(&got, &want);
+    assert!(
+        err < 1e-10,
+        "CLI vs library Gauss-Newton influence: {err:e}"
+    );
+    let hessian = column(Path::new(&moons("influence.csv")), "influence_rho0.01");
+    let apart = rel_max_err(&got, &hessian);
+    assert!(
+        apart > 1e-4,
+        "Gauss-Newton influence equals the Hessian's ({apart:e})"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["curvature"], "GaussNewton");
+}

@@ -180,6 +180,25 @@ pub enum SolverArg {
     Auto,
 }
 
+/// `--curvature`: the matrix the solves invert ([`crate::influence::Curvature`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CurvatureArg {
+    /// The Hessian of J.
+    Hessian,
+    /// The Gauss-Newton matrix: positive definite at any θ (= the Hessian for logistic
+    /// regression).
+    GaussNewton,
+}
+
+impl From<CurvatureArg> for crate::influence::Curvature {
+    fn from(c: CurvatureArg) -> Self {
+        match c {
+            CurvatureArg::Hessian => Self::Hessian,
+            CurvatureArg::GaussNewton => Self::GaussNewton,
+        }
+    }
+}
+
 /// The solver `--solver` names, with damping ρ, LiSSA's sampler `seed` and CG's relative
 /// residual tolerance `rtol` (its default when `None`); the other settings are defaults.
 ///

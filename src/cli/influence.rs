@@ -9,7 +9,9 @@
 //!
 //! `--test-index i` explains one test point instead of the mean: the values are
 //! (1/n) g_jᵀ H_ρ⁻¹ ∇CE(z_i) (one solve), and `--top k` lists the k most helpful and harmful
-//! training rows for it (the per-test-point top-k of issue 7).
+//! training rows for it (the per-test-point top-k of issue 7). `--curvature gauss-newton`
+//! solves with the Gauss-Newton matrix in place of the Hessian
+//! ([`crate::influence::Curvature`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,14 +22,16 @@ use clap::Args;
 use crate::data::{Dataset, read_dataset};
 use crate::error::{Error, Result};
 use crate::influence::{
-    GRAD_INF_WARN, grad_inf, hessian_operator, influence_with_operator, self_influence,
+    GRAD_INF_WARN, curvature_operator, grad_inf, influence_with_operator, self_influence,
 };
 use crate::io::load;
 use crate::model::Samples;
 use crate::model::train::{TrainParams, train_from};
 use crate::progress::Progress;
 
-use super::common::{SolverArg, check_solver_args, in_pool, make_solver, write_summary};
+use super::common::{
+    CurvatureArg, SolverArg, check_solver_args, in_pool, make_solver, write_summary,
+};
 use super::train::apply_stored_scaler;
 
 /// Worked examples shown after `puma influence --help`.
@@ -40,7 +44,11 @@ Examples:
   puma influence --model m.safetensors --train train.csv --test test.csv --solver cg \\
       --self-influence --top 20 --out infl.csv
       CG on Hessian-vector products, plus a self_influence column; 20 rows of each sign
-  puma influence --model m.safetensors --train train.csv --test test.csv --test-index 17 \
+  puma influence --model m.safetensors --train train.csv --test test.csv --curvature gauss-newton \\
+      --solver cg --out infl_gn.csv
+      the Gauss-Newton matrix in place of the Hessian: positive definite even where the
+      Hessian is not (an MLP away from its optimum)
+  puma influence --model m.safetensors --train train.csv --test test.csv --test-index 17 \\
       --top 10 --out infl17.csv
       influence of every training row on the loss of test row 17 alone; its 10 most helpful
       and 10 most harmful training rows
@@ -71,6 +79,10 @@ pub struct InfluenceArgs {
     /// Damping ρ ≥ 0 of H_ρ = ∇²J + ρI.
     #[arg(long, default_value_t = 0.0)]
     pub damping: f64,
+    /// The matrix standing for ∇²J: the Hessian, or the Gauss-Newton matrix (positive
+    /// definite at any θ; use it where the Hessian is indefinite).
+    #[arg(long, value_enum, default_value = "hessian")]
+    pub curvature: CurvatureArg,
     /// CG's relative tolerance on the true residual ‖H_ρs − b‖/‖b‖ (the default agrees with
     /// exact to ≲ 1e-8; 1e-6 is enough for rankings).
     #[arg(long, default_value_t = 1e-11)]
@@ -153,7 +165,7 @@ fn compute(args: &InfluenceArgs) -> Result<String> {
         (model.theta.clone(), None)
     };
 
-    let op = hessian_operator(&mlp, &theta, train)?;
+    let op = curvature_operator(&mlp, &theta, train, args.curvature.into())?;
     let mut solver = make_solver(
         args.solver,
         args.damping,
@@ -204,6 +216,7 @@ fn compute(args: &InfluenceArgs) -> Result<String> {
             "grad_inf": infl.grad_inf,
             "grad_inf_before_polish": polish.as_ref().map(|_| grad_before),
             "meaningful": infl.meaningful(),
+            "curvature": format!("{:?}", crate::influence::Curvature::from(args.curvature)),
             "solver": rep.to_json(),
             "solve_seconds": solve_seconds,
             "total_seconds": seconds,
@@ -261,8 +274,12 @@ fn compute(args: &InfluenceArgs) -> Result<String> {
         }
         let _ = writeln!(
             r,
-            "solver      {}, ρ = {:e}, {} iterations, {} HVPs, stop: {}",
+            "solver      {}{}, ρ = {:e}, {} iterations, {} HVPs, stop: {}",
             rep.method.name(),
+            match args.curvature {
+                CurvatureArg::Hessian => "",
+                CurvatureArg::GaussNewton => " on the Gauss-Newton matrix",
+            },
             rep.rho,
             rep.iterations,
             rep.hvps,
