@@ -144,7 +144,11 @@ pub(crate) fn tanh_octets_in_place(x: &mut [f64]) -> usize {
 #[target_feature(enable = "avx512f")]
 pub(crate) fn tanh_octets_with_bias(pattern: &[f64; 16], z: &mut [f64], y: &mut [f64]) -> usize {
     assert_eq!(z.len(), y.len());
-    let bias = [load(first_octet(pattern)), load(second_octet(pattern))];
+    let (lo, hi): ([f64; 8], [f64; 8]) = (
+        std::array::from_fn(|i| pattern[i]),
+        std::array::from_fn(|i| pattern[8 + i]),
+    );
+    let bias = [load(&lo), load(&hi)];
     let (zo, _) = chunks_mut::<_, 8>(z);
     let (yo, _) = chunks_mut::<_, 8>(y);
     let n = zo.len() * 8;
@@ -167,14 +171,4 @@ pub(crate) fn tanh_octets_with_bias(pattern: &[f64; 16], z: &mut [f64], y: &mut 
         store(yv, tanh8(v));
     }
     n
-}
-
-/// Entries 0..8 of a 16-entry pattern.
-fn first_octet(p: &[f64; 16]) -> &[f64; 8] {
-    p[..8].try_into().expect("8 of 16 entries")
-}
-
-/// Entries 8..16 of a 16-entry pattern.
-fn second_octet(p: &[f64; 16]) -> &[f64; 8] {
-    p[8..].try_into().expect("8 of 16 entries")
 }

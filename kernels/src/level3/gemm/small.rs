@@ -149,54 +149,48 @@ pub(crate) unsafe fn run(plan: Plan, p: &Raw) {
             unsafe { dot(p) }
         }
         Plan::Shallow { copy } => {
-            if !copy {
-                // SAFETY: `plan` chose Shallow in place only with csb = csc = 1, k ≤ 4 and
-                // 4 ≤ n ≤ 16; the rest is the caller's.
-                unsafe { shallow(p) };
-                return;
-            }
-            let mut buf = COPY.take();
-            if buf.len() < p.k * p.n {
-                buf.resize(p.k * p.n, 0.0);
-            }
-            // SAFETY: op(B) is the caller's; `buf` holds k·n values.
-            unsafe { copy_b(p, &mut buf[..p.k * p.n]) };
-            let r = Raw {
-                b: buf.as_ptr(),
-                rsb: p.n,
-                csb: 1,
-                ..*p
-            };
-            // SAFETY: `buf` holds op(B) row-major and is not C; the rest as above.
-            unsafe { shallow(&r) };
-            COPY.set(buf);
+            // SAFETY: `plan` chose Shallow only with csc = 1, k ≤ 4 and 4 ≤ n ≤ 16, and csb = 1
+            // unless `copy` (then `with_b_copied` makes it so); the rest is the caller's.
+            unsafe { with_b_copied(p, copy, shallow) }
         }
         Plan::Axpy { transpose, copy } => {
             let q = if transpose { p.transposed() } else { *p };
-            if !copy {
-                // SAFETY: `plan` chose an in-place axpy only with csb = 1 in this
-                // orientation; Cᵀ = BᵀAᵀ addresses the same elements.
-                unsafe { axpy(&q) };
-                return;
-            }
-            let mut buf = COPY.take(); // empty if a caller up the stack holds it
-            if buf.len() < q.k * q.n {
-                buf.resize(q.k * q.n, 0.0);
-            }
-            // SAFETY: op(B) is the caller's; `buf` holds k·n values.
-            unsafe { copy_b(&q, &mut buf[..q.k * q.n]) };
-            let r = Raw {
-                b: buf.as_ptr(),
-                rsb: q.n,
-                csb: 1,
-                ..q
-            };
-            // SAFETY: `buf` holds op(B) row-major (k × n, csb = 1) and is not C; the rest is
-            // the caller's contract.
-            unsafe { axpy(&r) };
-            COPY.set(buf);
+            // SAFETY: `plan` chose an axpy with csb = 1 in this orientation unless `copy` (then
+            // `with_b_copied` makes it so); Cᵀ = BᵀAᵀ addresses the same elements.
+            unsafe { with_b_copied(&q, copy, axpy) }
         }
     }
+}
+
+/// `kernel(q)`, with op(B) first copied row-major (csb = 1) into this thread's [`COPY`]
+/// buffer when `copy` (k·n values; a caller up the stack holding the buffer leaves it empty,
+/// and a fresh one is grown).
+///
+/// # Safety
+/// The CPU must support avx2 and fma; `kernel`'s contract must hold for `q`, or for `q` with
+/// B replaced by a row-major copy when `copy`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn with_b_copied(q: &Raw, copy: bool, kernel: unsafe fn(&Raw)) {
+    if !copy {
+        // SAFETY: the caller's contract.
+        return unsafe { kernel(q) };
+    }
+    let mut buf = COPY.take();
+    if buf.len() < q.k * q.n {
+        buf.resize(q.k * q.n, 0.0);
+    }
+    // SAFETY: op(B) is the caller's; `buf` holds k·n values.
+    unsafe { copy_b(q, &mut buf[..q.k * q.n]) };
+    let r = Raw {
+        b: buf.as_ptr(),
+        rsb: q.n,
+        csb: 1,
+        ..*q
+    };
+    // SAFETY: `buf` holds op(B) row-major (k × n, csb = 1) and is not C; the rest is the
+    // caller's contract.
+    unsafe { kernel(&r) };
+    COPY.set(buf);
 }
 
 /// op(B) (k × n, B[p, j] at `b + p·rsb + j·csb`) into `out` row-major (`out[p·n + j]`).
