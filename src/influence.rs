@@ -111,11 +111,13 @@ pub enum Curvature {
     /// The Hessian of \[J\] ([`hessian_operator`]).
     #[default]
     Hessian,
-    /// The Gauss-Newton matrix G = (1/n) Σ_i J_iᵀ (diag p_i − p_i p_iᵀ) J_i + μI, J_i the
+    /// The Gauss-Newton matrix G = (1/n) Σ_i w_i J_iᵀ (diag p_i − p_i p_iᵀ) J_i + μI, J_i the
     /// logits' Jacobian ([`MlpGaussNewton`]): the Hessian without its second-derivative-of-
-    /// the-network terms, positive definite (σ_min ≥ μ) at any θ, so that the solves are
-    /// well posed where H is indefinite (an unconverged or non-convex θ). It equals the
-    /// Hessian for logistic regression, which keeps its closed form.
+    /// the-network terms. Positive semi-definite at any θ before μI (raising all logits of a
+    /// row alike is in its null space), so σ_min ≥ μ + ρ: the solves are well posed where H
+    /// is indefinite (an unconverged or non-convex θ) as long as μ + ρ > 0 (with μ = 0, use
+    /// `--damping`). It equals the Hessian for logistic regression, which keeps its closed
+    /// form.
     GaussNewton,
 }
 

@@ -185,8 +185,8 @@ pub enum SolverArg {
 pub enum CurvatureArg {
     /// The Hessian of J.
     Hessian,
-    /// The Gauss-Newton matrix: positive definite at any θ (= the Hessian for logistic
-    /// regression).
+    /// The Gauss-Newton matrix: σ_min ≥ μ + ρ at any θ (positive definite when μ + ρ > 0;
+    /// = the Hessian for logistic regression).
     GaussNewton,
 }
 

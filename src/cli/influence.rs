@@ -46,8 +46,8 @@ Examples:
       CG on Hessian-vector products, plus a self_influence column; 20 rows of each sign
   puma influence --model m.safetensors --train train.csv --test test.csv --curvature gauss-newton \\
       --solver cg --out infl_gn.csv
-      the Gauss-Newton matrix in place of the Hessian: positive definite even where the
-      Hessian is not (an MLP away from its optimum)
+      the Gauss-Newton matrix in place of the Hessian: σ_min ≥ μ + ρ even where the Hessian
+      is indefinite (an MLP away from its optimum); with μ = 0 give --damping
   puma influence --model m.safetensors --train train.csv --test test.csv --test-index 17 \\
       --top 10 --out infl17.csv
       influence of every training row on the loss of test row 17 alone; its 10 most helpful
@@ -79,8 +79,8 @@ pub struct InfluenceArgs {
     /// Damping ρ ≥ 0 of H_ρ = ∇²J + ρI.
     #[arg(long, default_value_t = 0.0)]
     pub damping: f64,
-    /// The matrix standing for ∇²J: the Hessian, or the Gauss-Newton matrix (positive
-    /// definite at any θ; use it where the Hessian is indefinite).
+    /// The matrix standing for ∇²J: the Hessian, or the Gauss-Newton matrix (σ_min ≥ μ + ρ
+    /// at any θ; use it where the Hessian is indefinite).
     #[arg(long, value_enum, default_value = "hessian")]
     pub curvature: CurvatureArg,
     /// CG's relative tolerance on the true residual ‖H_ρs − b‖/‖b‖ (the default agrees with

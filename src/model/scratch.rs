@@ -36,7 +36,9 @@ pub(super) fn slot(bufs: &mut Vec<Vec<f64>>, index: usize, len: usize) -> &mut [
 ///
 /// A group's scratch is taken from and given back to a per-thread spare ([`take_spare`]),
 /// so that the next call on that thread finds its buffers grown: a small model's gradient
-/// would otherwise spend ≈ 2% of its time zero-filling fresh buffers.
+/// would otherwise spend ≈ 2% of its time zero-filling fresh buffers. The spares live as
+/// long as the thread: one per pass type, as large as its largest chunk (for a batched HVP
+/// up to k·p values of layer-major products plus the tangents).
 pub(super) fn map_chunks<S, R, F>(chunks: usize, f: F) -> Vec<R>
 where
     S: Default + 'static,
@@ -119,8 +121,9 @@ pub(super) fn forward(
 }
 
 /// z ← a W_lᵀ + 1 b_lᵀ: layer `span`'s pre-activations for the c rows of `a` (c × d_in),
-/// into `z` (c × d_out), the bias added row by row after the GEMM (the same roundings as a
-/// GEMM with β = 1 onto 1 b_lᵀ, one pass over z fewer). Inlined, so that the row loop is
+/// into `z` (c × d_out), the bias added row by row after the GEMM (the roundings of a GEMM
+/// with β = 1 onto 1 b_lᵀ when its k is one block, as for these layers; no rank-one pass
+/// writing 1 b_lᵀ first). Inlined, so that the row loop is
 /// compiled for the dispatch level of a [`puma_kernels::dispatch::Pass`] calling it.
 #[inline(always)]
 pub(super) fn affine(theta: &[f64], span: &LayerSpan, a: &[f64], z: &mut [f64]) {

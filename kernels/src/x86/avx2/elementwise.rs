@@ -211,7 +211,8 @@ fn sigmoid_deriv4(x: __m256d) -> __m256d {
 /// Quads per iteration of the map loops: their evaluations are independent, so the long
 /// dependency chains of tanh and exp (≈ 50 cycles) overlap within one iteration. Four suits
 /// the kernels with more live registers per quad (sech², σ′: eight spill and run 25% slower);
-/// tanh gains 12–18% from [`TANH_GROUP`] (`benches/level12.rs`, `tanh/avx2/4096`).
+/// tanh gains 12–18% from [`TANH_GROUP`] (`benches/level12.rs`, `tanh/avx2/4096`, with
+/// `PUMA_NO_AVX512=1` where the CPU has AVX-512F).
 const GROUP: usize = 4;
 
 /// Quads per iteration of the tanh loops (sixteen spill: +70%).
